@@ -1,0 +1,97 @@
+/*
+ * batch.h: immutable, columnar, reference-counted batches of updates, and
+ * the builder that makes them.
+ *
+ * A batch holds exactly the updates with times in [lower, upper) (times may
+ * have been advanced to `since` by compaction), sorted by (key, val, time)
+ * and consolidated: no two updates share (key, val, time) and no diff is 0.
+ *
+ * Layout (every array is one allocation, no per-record pointers):
+ *   keys    n_keys * key_arity words, strictly increasing
+ *   key_off n_keys + 1 entries: key i's values are vals[key_off[i] .. key_off[i+1])
+ *   vals    n_vals * val_arity words, strictly increasing within a key
+ *   val_off n_vals + 1 entries: val j's updates are [val_off[j] .. val_off[j+1])
+ *   times   n_upds * dim words, strictly increasing (rf__time_cmp) within a val
+ *   diffs   n_upds
+ * A val_arity of 0 is allowed: every key then has exactly one (empty) value.
+ *
+ * Threads: a batch never changes after rf__builder_done. Its reference count
+ * is atomic, so that readers on other threads (live views) may hold it.
+ */
+#ifndef RF_ARRANGEMENTS_BATCH_H
+#define RF_ARRANGEMENTS_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataflow/time.h"
+
+typedef struct rf__batch {
+  uint32_t refs;                 /* atomic (ck_pr) */
+  uint32_t key_arity, val_arity, dim;
+  size_t n_keys, n_vals, n_upds;
+  uint64_t *keys;
+  size_t *key_off;
+  uint64_t *vals;
+  size_t *val_off;
+  uint64_t *times;
+  int64_t *diffs;
+  rf__antichain lower, upper, since;
+  struct rf__batch *owner;       /* batch whose arrays these are (a reframed
+                                    batch shares them), NULL if its own */
+} rf__batch;
+
+rf__batch *rf__batch_ref(rf__batch *b);
+void rf__batch_unref(rf__batch *b); /* accepts NULL; frees at zero */
+/* An empty batch [lower, upper) with since = lower. NULL on ENOMEM. */
+rf__batch *rf__batch_empty(uint32_t key_arity, uint32_t val_arity, uint32_t dim,
+                           const rf__antichain *lower, const rf__antichain *upper);
+/* The updates of b under new frontiers, sharing b's arrays in O(1) (b's
+ * arrays stay alive until the new batch is freed). The caller vouches that
+ * the description still holds, e.g. b merged with an empty neighbour. NULL
+ * on ENOMEM. */
+rf__batch *rf__batch_reframe(rf__batch *b, const rf__antichain *lower,
+                             const rf__antichain *upper, const rf__antichain *since);
+/* Bytes of b's arrays (shared arrays counted in full). */
+size_t rf__batch_bytes(const rf__batch *b);
+
+static inline const uint64_t *rf__batch_key(const rf__batch *b, size_t i) {
+  return b->keys + i * b->key_arity;
+}
+static inline const uint64_t *rf__batch_val(const rf__batch *b, size_t j) {
+  return b->vals + j * b->val_arity;
+}
+static inline const uint64_t *rf__batch_time(const rf__batch *b, size_t u) {
+  return b->times + u * b->dim;
+}
+
+/* Builds a batch from updates pushed in (key, val, time) order. The caller
+ * consolidates: equal (key, val, time) pushed twice is a bug (asserted). */
+typedef struct rf__builder {
+  uint32_t key_arity, val_arity, dim;
+  size_t n_keys, n_vals, n_upds;
+  size_t keys_cap, key_off_cap, vals_cap, val_off_cap, upds_cap;
+  uint64_t *keys;
+  size_t *key_off;
+  uint64_t *vals;
+  size_t *val_off;
+  uint64_t *times;
+  int64_t *diffs;
+} rf__builder;
+
+void rf__builder_init(rf__builder *b, uint32_t key_arity, uint32_t val_arity,
+                      uint32_t dim);
+/* Reserves room for about n updates. */
+int rf__builder_reserve(rf__builder *b, size_t n_upds);
+/* Reserves room for at least n_keys keys, n_vals vals and n_upds updates, so
+ * that pushing that many never allocates. */
+int rf__builder_reserve_exact(rf__builder *b, size_t n_keys, size_t n_vals, size_t n_upds);
+int rf__builder_push(rf__builder *b, const uint64_t *key, const uint64_t *val,
+                     const uint64_t *time, int64_t diff);
+/* Hands the pushed updates over as a batch (the builder is empty again).
+ * lower, upper and since are copied. Returns NULL on ENOMEM. */
+rf__batch *rf__builder_done(rf__builder *b, const rf__antichain *lower,
+                            const rf__antichain *upper, const rf__antichain *since);
+void rf__builder_free(rf__builder *b);
+
+#endif

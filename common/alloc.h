@@ -1,0 +1,32 @@
+/*
+ * alloc.h: the one allocation layer. Every byte rhizoflow allocates goes
+ * through these functions (backed by jemalloc), so that memory can be
+ * measured (rf__alloc_stats) and allocation failure can be injected in tests
+ * (rf__alloc_fail_after).
+ */
+#ifndef RF_COMMON_ALLOC_H
+#define RF_COMMON_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *rf__malloc(size_t n);
+void *rf__calloc(size_t count, size_t size);
+void *rf__realloc(void *p, size_t n);
+void rf__free(void *p);
+char *rf__strdup(const char *s);
+
+/* Grows *p (an array of elem-byte items with capacity *cap) to hold at least
+ * `need` items. Returns 0 or RF_ENOMEM (leaving *p unchanged). */
+int rf__grow(void **p, size_t *cap, size_t need, size_t elem);
+
+/* Test hook: the n-th allocation from now fails (n = 0 disables). Counting
+ * is global to the process. */
+void rf__alloc_fail_after(uint64_t n);
+/* Allocations that failed because of rf__alloc_fail_after. */
+uint64_t rf__alloc_injected_failures(void);
+
+/* jemalloc's view of the whole process (stats.allocated, stats.resident). */
+void rf__alloc_stats(uint64_t *allocated, uint64_t *resident);
+
+#endif

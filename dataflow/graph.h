@@ -1,0 +1,181 @@
+/*
+ * graph.h: the dataflow graph and the operator interface, shared by the
+ * scheduler (which runs operators only through rf__op_class) and the
+ * operators (which receive messages, send messages and hold capabilities).
+ *
+ * A graph is a set of operators. Each operator has input ports and one
+ * output; the output feeds any number of ports. Messages are either update
+ * buffers (rf__upbuf) or arrangement batches (rf__batch); both are
+ * reference-counted and shared by all consumers of an output.
+ *
+ * Progress: a message queued at a port is a pointstamp at that port (at the
+ * minimal times of its contents); a capability held by an operator is a
+ * pointstamp at its output. rf__port_frontier() gives the frontier of a port:
+ * every time that could still arrive there (see progress.c and
+ * docs/progress.md). The rules every operator keeps:
+ *   1. it sends updates at time t only while it holds a capability <= t, or
+ *      while it is handling a message it popped whose times are <= t;
+ *   2. before asking for a frontier after popping messages, it holds
+ *      capabilities for every time it still has to send (rf__op_hold).
+ */
+#ifndef RF_DATAFLOW_GRAPH_H
+#define RF_DATAFLOW_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arrangements/batch.h"
+#include "arrangements/spine.h"
+#include "dataflow/time.h"
+#include "dataflow/upbuf.h"
+#include "rhizoflow.h"
+
+typedef struct rf__op rf__op;
+
+/* How an operator changes times between its inputs and its output. */
+typedef enum rf__summary {
+  RF__SUM_IDENTITY, /* t -> t */
+  RF__SUM_ENTER,    /* t -> (t, 0): into a nested scope */
+  RF__SUM_LEAVE,    /* (t, i) -> t: out of a nested scope */
+  RF__SUM_FEEDBACK, /* (t, i) -> (t, i + 1): a loop's back edge */
+} rf__summary;
+
+typedef struct rf__msg {
+  struct rf__msg *next;
+  rf__upbuf *ups;      /* updates (port's dim), or NULL */
+  rf__batch *batch;    /* a batch (dim <= port's dim; shorter times are
+                          extended with zeros), or NULL */
+  rf__antichain times; /* minimal times of the contents, in the port's dim */
+} rf__msg;
+
+typedef struct rf__port {
+  rf__op *op;            /* the operator this port belongs to */
+  rf__op *src;           /* the producer feeding it */
+  uint32_t index;        /* input number at op */
+  uint32_t dim;          /* time words of messages here (src's dim) */
+  uint32_t exchange_key; /* 0: pipeline; k: routed by the hash of k key
+                            columns when there are several workers */
+  rf__msg *head, *tail;  /* queued messages, oldest first */
+  size_t n_msgs;
+  rf__antichain frontier; /* computed by progress tracking */
+  rf__antichain ps;       /* scratch for progress: pointstamps reaching here */
+} rf__port;
+
+typedef struct rf__op_class {
+  const char *name;
+  /* Does the operator's work. Returns 0 or a negative error. */
+  int (*run)(rf__op *op);
+  /* Frees what the operator owns (not the rf__op itself). May be NULL. */
+  void (*destroy)(rf__op *op);
+  /* Idle work (merging arrangements): spend up to fuel; return 1 if idle
+   * work remains, 0 if none, or a negative error. May be NULL. */
+  int (*idle)(rf__op *op, size_t fuel);
+  /* The spine whose batches this operator's output carries, or NULL. */
+  rf__spine *(*spine)(rf__op *op);
+} rf__op_class;
+
+struct rf__op {
+  const rf__op_class *cls;
+  rf_graph *g;
+  rf_scope *scope;
+  const char *name;    /* for error messages: the class name or a user name */
+  uint32_t id;         /* creation order */
+  uint32_t dim;        /* time words of the output */
+  uint32_t arity;      /* record columns of the output (update outputs) */
+  rf__summary summary; /* input -> output time summary */
+  uint32_t n_in;
+  rf__port *in;        /* n_in ports */
+  rf__port **out;      /* ports this output feeds */
+  uint32_t n_out;
+  size_t out_cap;
+  rf__antichain caps;  /* capabilities held, at the output (dim) */
+  rf__antichain ps;    /* scratch for progress: pointstamps reaching the output */
+  bool active;         /* has work: run at the next step */
+  bool is_feedback;    /* its output edge closes a loop (ignored in topo order) */
+};
+
+/* Creates an operator of `size` bytes (a struct starting with rf__op) with
+ * n_in ports in scope s. Records ENOMEM in the graph and returns NULL. */
+rf__op *rf__op_new(rf_graph *g, rf_scope *s, const rf__op_class *cls, size_t size,
+                   uint32_t n_in, uint32_t dim, uint32_t arity);
+/* Connects src's output to port `index` of op. */
+int rf__op_connect(rf__op *op, uint32_t index, rf__op *src, uint32_t exchange_key);
+
+/* Sends updates to every consumer (consumes the caller's reference; an empty
+ * buffer is dropped). */
+int rf__op_send(rf__op *op, rf__upbuf *ups);
+/* Sends a batch to every consumer (consumes the reference). */
+int rf__op_send_batch(rf__op *op, rf__batch *b);
+/* Replaces the capabilities the operator holds. */
+int rf__op_hold(rf__op *op, const rf__antichain *caps);
+int rf__op_hold_none(rf__op *op);
+
+/* Takes the oldest message of a port (NULL if none). Its pointstamp is
+ * released: hold capabilities for what you keep before asking for a
+ * frontier. */
+rf__msg *rf__port_pop(rf__port *p);
+void rf__msg_free(rf__msg *m);
+/* The port's frontier: what may still arrive. */
+const rf__antichain *rf__port_frontier(rf__port *p);
+
+/* Records an error in the graph (the first one sticks) and returns it. */
+int rf__graph_fail(rf_graph *g, int err);
+/* Builder helper: records err (with rf__error's message) while building. */
+void rf__graph_build_error(rf_graph *g, int err);
+bool rf__graph_building(const rf_graph *g);
+rf_graph *rf__coll_graph(const rf_coll *c);
+
+/* Public handle structs (opaque in rhizoflow.h). */
+struct rf_scope {
+  rf_graph *g;
+  rf_scope *parent; /* NULL: the top scope */
+  uint32_t depth;   /* 0 at top; times have depth + 1 words */
+};
+
+struct rf_coll {
+  rf__op *op; /* its producer */
+};
+
+struct rf_arr {
+  rf__op *op;        /* sends the arrangement's batches */
+  rf__spine *spine;  /* the trace (shared by every reader) */
+  uint32_t key_arity, val_arity;
+  uint32_t ext;      /* scopes entered: readers extend batch times by ext zeros */
+  rf_arr *base;      /* the arrangement it was entered from, or NULL */
+  uint32_t n_readers; /* readers registered on the root arrangement */
+};
+
+/* A reader on the arrangement's spine (counted on the root arrangement, so
+ * that an arrangement nobody reads keeps no history). */
+rf__reader *rf__arr_reader(rf_arr *a);
+
+/* Allocates handles owned by the graph (freed with it). */
+rf_coll *rf__coll_new(rf__op *op);
+rf_arr *rf__arr_new(rf__op *op, rf__spine *spine, uint32_t key_arity, uint32_t val_arity,
+                    uint32_t ext);
+void *rf__graph_own(rf_graph *g, size_t size); /* zeroed, freed with the graph */
+rf_scope *rf__graph_top(rf_graph *g);
+
+/* Progress tracking (progress.c). */
+int rf__progress_recompute(rf_graph *g);
+
+/* The graph's operators, for the scheduler. */
+size_t rf__graph_n_ops(const rf_graph *g);
+rf__op *rf__graph_op(const rf_graph *g, size_t topo_index);
+bool rf__graph_progress_dirty(const rf_graph *g);
+int rf__graph_error_code(const rf_graph *g);
+/* 0 if the graph is running; else the error to return from `fn`. */
+int rf__graph_check_running(rf_graph *g, const char *fn);
+uint32_t rf__graph_workers(const rf_graph *g);
+void rf__graph_clear_dirty(rf_graph *g);
+
+/* Extends a time of from_dim words to to_dim words with zeros. */
+static inline void rf__time_extend(const uint64_t *t, uint32_t from_dim, uint32_t to_dim,
+                                   uint64_t *out) {
+  uint32_t i = 0;
+  for (; i < from_dim; i++) out[i] = t[i];
+  for (; i < to_dim; i++) out[i] = 0;
+}
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * progress.c: progress tracking for one worker: from pointstamps to the
+ * frontier of every input port.
+ *
+ * Design
+ *   Pointstamps are (location, time) pairs that say "something at this
+ *   location may still produce updates at this time or later": each message
+ *   queued at a port (at the minimal times of its contents) and each
+ *   capability an operator holds (at its output). The frontier of a port is
+ *   the antichain of minimal times that could still arrive there: every
+ *   pointstamp whose location can reach the port, carried along the path by
+ *   the operators' summaries (identity; enter appends an iteration 0; leave
+ *   drops it; a loop's feedback adds 1 to it).
+ *
+ *   rf__progress_recompute propagates every pointstamp through the graph
+ *   with a worklist, keeping at each location only the antichain of minimal
+ *   times. It runs lazily, when a frontier is asked for after pointstamps
+ *   changed. Loops terminate because feedback only makes times larger:
+ *   a time that comes around a loop is dominated by the one that entered it.
+ *
+ * Invariants
+ *   - Safety: a port's frontier is <= every time that can still arrive there,
+ *     because operators send only at times >= a capability they hold or a
+ *     message they hold (graph.h, rule 1), and both are pointstamps counted
+ *     here, carried by summaries that never decrease times.
+ *   - A frontier computed before some pointstamp changes stays conservative:
+ *     new pointstamps are at times >= existing ones, so reading a stale
+ *     frontier can only delay work, never make it wrong.
+ *   - Operators hold capabilities for what they keep before reading a
+ *     frontier (graph.h, rule 2), so their own pending work, carried around
+ *     a loop, holds their own frontier back.
+ */
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "dataflow/graph.h"
+
+typedef struct work_item {
+  rf__op *op;      /* location: op's output when port == NULL */
+  rf__port *port;  /* or this input port */
+  uint64_t t[RF_MAX_DIM];
+} work_item;
+
+typedef struct worklist {
+  work_item *items;
+  size_t n, cap;
+} worklist;
+
+static int push(worklist *w, rf__op *op, rf__port *port, const uint64_t *t, uint32_t dim) {
+  if (rf__grow((void **)&w->items, &w->cap, w->n + 1, sizeof(work_item)) < 0)
+    return RF_ENOMEM;
+  work_item *it = &w->items[w->n++];
+  it->op = op;
+  it->port = port;
+  memcpy(it->t, t, dim * sizeof(uint64_t));
+  return 0;
+}
+
+/* Applies an operator's summary to a time at one of its inputs. */
+static uint32_t summarize(const rf__op *op, const uint64_t *in, uint32_t in_dim,
+                          uint64_t *out) {
+  switch (op->summary) {
+  case RF__SUM_ENTER:
+    memcpy(out, in, in_dim * sizeof(uint64_t));
+    out[in_dim] = 0;
+    return in_dim + 1;
+  case RF__SUM_LEAVE:
+    memcpy(out, in, (in_dim - 1) * sizeof(uint64_t));
+    return in_dim - 1;
+  case RF__SUM_FEEDBACK:
+    memcpy(out, in, in_dim * sizeof(uint64_t));
+    out[in_dim - 1]++;
+    return in_dim;
+  case RF__SUM_IDENTITY:
+  default:
+    memcpy(out, in, in_dim * sizeof(uint64_t));
+    return in_dim;
+  }
+}
+
+int rf__progress_recompute(rf_graph *g) {
+  size_t n = rf__graph_n_ops(g);
+  worklist w = {0};
+  int rc = 0;
+  for (size_t i = 0; i < n; i++) {
+    rf__op *op = rf__graph_op(g, i);
+    rf__antichain_clear(&op->ps);
+    for (uint32_t p = 0; p < op->n_in; p++) rf__antichain_clear(&op->in[p].ps);
+  }
+  /* Seed: capabilities at outputs, messages at ports. */
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    rf__op *op = rf__graph_op(g, i);
+    for (uint32_t k = 0; k < op->caps.n && rc == 0; k++)
+      rc = push(&w, op, NULL, rf__antichain_at(&op->caps, k), op->dim);
+    for (uint32_t p = 0; p < op->n_in && rc == 0; p++)
+      for (rf__msg *m = op->in[p].head; m && rc == 0; m = m->next)
+        for (uint32_t k = 0; k < m->times.n && rc == 0; k++)
+          rc = push(&w, op, &op->in[p], rf__antichain_at(&m->times, k), op->in[p].dim);
+  }
+  /* Propagate: a time that changes a location's antichain moves on. */
+  while (w.n > 0 && rc == 0) {
+    work_item it = w.items[--w.n];
+    if (it.port) {
+      int ch = rf__antichain_insert(&it.port->ps, it.t);
+      if (ch < 0) rc = ch;
+      if (ch <= 0) continue;
+      uint64_t t2[RF_MAX_DIM];
+      summarize(it.port->op, it.t, it.port->dim, t2);
+      rc = push(&w, it.port->op, NULL, t2, it.port->op->dim);
+    } else {
+      int ch = rf__antichain_insert(&it.op->ps, it.t);
+      if (ch < 0) rc = ch;
+      if (ch <= 0) continue;
+      for (uint32_t o = 0; o < it.op->n_out && rc == 0; o++)
+        rc = push(&w, it.op->out[o]->op, it.op->out[o], it.t, it.op->dim);
+    }
+  }
+  rf__free(w.items);
+  if (rc < 0) return rf__graph_fail(g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+  /* Publish: a port whose frontier changed activates its operator. */
+  for (size_t i = 0; i < n; i++) {
+    rf__op *op = rf__graph_op(g, i);
+    for (uint32_t p = 0; p < op->n_in; p++) {
+      rf__port *port = &op->in[p];
+      if (rf__antichain_eq(&port->frontier, &port->ps)) continue;
+      if (rf__antichain_copy(&port->frontier, &port->ps) < 0)
+        return rf__graph_fail(g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+      op->active = true;
+    }
+  }
+  rf__graph_clear_dirty(g);
+  return 0;
+}

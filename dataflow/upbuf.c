@@ -1,0 +1,97 @@
+/*
+ * upbuf.c: update buffers (see upbuf.h).
+ */
+#include "dataflow/upbuf.h"
+
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/sort.h"
+#include "rhizoflow.h"
+
+rf__upbuf *rf__upbuf_new(uint32_t arity, uint32_t dim, size_t cap_hint) {
+  rf__upbuf *b = rf__malloc(sizeof *b);
+  if (!b) return NULL;
+  b->refs = 1;
+  b->arity = arity;
+  b->dim = dim;
+  b->width = arity + dim + 1;
+  b->n = 0;
+  b->cap = 0;
+  b->rows = NULL;
+  if (cap_hint && rf__upbuf_reserve(b, cap_hint) < 0) {
+    rf__free(b);
+    return NULL;
+  }
+  return b;
+}
+
+rf__upbuf *rf__upbuf_ref(rf__upbuf *b) {
+  b->refs++;
+  return b;
+}
+
+void rf__upbuf_unref(rf__upbuf *b) {
+  if (!b || --b->refs > 0) return;
+  rf__free(b->rows);
+  rf__free(b);
+}
+
+int rf__upbuf_reserve(rf__upbuf *b, size_t rows) {
+  if (rows <= b->cap) return 0;
+  size_t ncap = b->cap ? b->cap : 16;
+  while (ncap < rows) ncap *= 2;
+  uint64_t *nr = rf__realloc(b->rows, ncap * b->width * sizeof(uint64_t));
+  if (!nr) return RF_ENOMEM;
+  b->rows = nr;
+  b->cap = ncap;
+  return 0;
+}
+
+uint64_t *rf__upbuf_push_raw(rf__upbuf *b) {
+  if (b->n == b->cap && rf__upbuf_reserve(b, b->n + 1) < 0) return NULL;
+  return b->rows + (b->n++) * b->width;
+}
+
+int rf__upbuf_push(rf__upbuf *b, const uint64_t *rec, const uint64_t *time, int64_t diff) {
+  uint64_t *r = rf__upbuf_push_raw(b);
+  if (!r) return RF_ENOMEM;
+  memcpy(r, rec, b->arity * sizeof(uint64_t));
+  memcpy(r + b->arity, time, b->dim * sizeof(uint64_t));
+  r[b->arity + b->dim] = (uint64_t)diff;
+  return 0;
+}
+
+int rf__upbuf_consolidate(rf__upbuf *b) {
+  uint32_t key = b->arity + b->dim, w = b->width;
+  if (b->n == 0) return 0;
+  if (rf__sort_rows(b->rows, b->n, w, key) < 0) return RF_ENOMEM;
+  size_t out = 0;
+  for (size_t i = 0; i < b->n;) {
+    uint64_t *r = b->rows + i * w;
+    int64_t sum = (int64_t)r[key];
+    size_t j = i + 1;
+    while (j < b->n && rf__words_cmp(b->rows + j * w, r, key) == 0) {
+      sum += (int64_t)b->rows[j * w + key];
+      j++;
+    }
+    if (sum != 0) {
+      uint64_t *o = b->rows + out * w;
+      if (o != r) memcpy(o, r, key * sizeof(uint64_t));
+      o[key] = (uint64_t)sum;
+      out++;
+    }
+    i = j;
+  }
+  b->n = out;
+  return 0;
+}
+
+int rf__upbuf_min_times(const rf__upbuf *b, rf__antichain *out) {
+  for (size_t i = 0; i < b->n; i++) {
+    const uint64_t *t = rf__upbuf_time(b, i);
+    if (out->n == 1 && rf__time_le(out->t, t, out->dim)) continue; /* common case */
+    if (rf__antichain_insert(out, t) < 0) return RF_ENOMEM;
+  }
+  return 0;
+}

@@ -1,0 +1,340 @@
+/*
+ * rhizoflow.h: the one public header of rhizoflow, an incremental
+ * differential-dataflow runtime. Anything not declared here is not API.
+ *
+ * A program builds a dataflow graph (inputs, map, join, reduce, iterate, ...)
+ * over collections of (record, time, diff) updates, starts it, feeds inputs
+ * and advances their time, and reads results through inspect callbacks,
+ * probes (has every update at time t been produced?) and live views
+ * (arrangements that can be looked up by key).
+ *
+ * Conventions
+ *   - Functions that can fail return an int: 0 on success, a negative RF_E*
+ *     code otherwise; rf_strerror() names the code and rf_last_error() gives
+ *     a message for the most recent failure on the calling thread, naming
+ *     what was wrong.
+ *   - Graph building is "sticky": a builder function returns NULL on error,
+ *     records the first error in the graph, and passing NULL to a builder
+ *     returns NULL again. rf_graph_start() returns that first error, so a
+ *     program may build the whole graph and check once.
+ *   - rf_coll, rf_arr, rf_scope, rf_var, rf_input, rf_probe and rf_view
+ *     handles are owned by their graph and freed by rf_graph_destroy().
+ *   - Values are 64-bit words in an order-preserving encoding; use the
+ *     rf_from_* / rf_to_* helpers below to convert. u64 values are unchanged.
+ *
+ * Threads: this version runs the dataflow on the thread that calls
+ * rf_graph_step(), rf_probe_wait() or rf_graph_run(); a graph and its
+ * handles must be used from one thread at a time.
+ */
+#ifndef RHIZOFLOW_H
+#define RHIZOFLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(RF_BUILDING_LIBRARY)
+#define RF_API __attribute__((visibility("default")))
+#else
+#define RF_API
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/* X(name, message): one list gives the enum, rf_strerror and rf_err_name. */
+#define RF_ERRNO_MAP(X)                                                        \
+  X(ENOMEM, -1, "out of memory")                                               \
+  X(EINVAL, -2, "invalid argument")                                            \
+  X(EARITY, -3, "record has the wrong number of columns")                      \
+  X(ETIME, -4, "time is not in advance of the current time")                   \
+  X(ECLOSED, -5, "handle is closed")                                           \
+  X(ESTATE, -6, "not allowed in the graph's current state")                    \
+  X(ESCOPE, -7, "collections belong to different scopes")                      \
+  X(ECALLBACK, -8, "a user callback reported an error")                        \
+  X(ESTALL, -9, "no progress is possible: an input holds the frontier back")   \
+  X(EPENDING, -10, "time is not yet complete")                                 \
+  X(ECOMPACTED, -11, "time has been compacted away")                           \
+  X(ERANGE, -12, "value out of range")                                         \
+  X(ECORRUPT, -13, "corrupt data")                                             \
+  X(EIO, -14, "input/output error")                                            \
+  X(ENOTFOUND, -15, "not found")
+
+typedef enum rf_errno {
+  RF_OK = 0,
+#define RF__ERR_ENUM(name, code, msg) RF_##name = code,
+  RF_ERRNO_MAP(RF__ERR_ENUM)
+#undef RF__ERR_ENUM
+} rf_errno;
+
+/* A static description of an error code ("out of memory"). */
+RF_API const char *rf_strerror(int err);
+/* The code's name ("RF_ENOMEM"). */
+RF_API const char *rf_err_name(int err);
+/* A message for the last error on this thread, naming what was wrong and
+ * where ("rf_input_insert: input 'edges' takes 2 columns, got 3"). Valid until
+ * the next rhizoflow call on this thread. Never NULL. */
+RF_API const char *rf_last_error(void);
+
+/* ------------------------------------------------------------------ */
+/* Values, records, times                                              */
+/* ------------------------------------------------------------------ */
+
+typedef uint64_t rf_value; /* one column, order-preserving encoding */
+typedef int64_t rf_diff;   /* a multiplicity */
+typedef uint64_t rf_time;  /* a top-level time (an epoch) */
+
+#define RF_MAX_COLS 32     /* most columns in a record */
+#define RF_MAX_NESTING 4   /* most nested iterate scopes */
+#define RF_TIME_LATEST UINT64_MAX /* "the latest complete time" for reads */
+
+/* Order-preserving encodings: comparing encoded words as unsigned integers
+ * orders the decoded values. */
+static inline rf_value rf_from_u64(uint64_t x) { return x; }
+static inline uint64_t rf_to_u64(rf_value v) { return v; }
+static inline rf_value rf_from_i64(int64_t x) {
+  return (uint64_t)x ^ (UINT64_C(1) << 63);
+}
+static inline int64_t rf_to_i64(rf_value v) {
+  return (int64_t)(v ^ (UINT64_C(1) << 63));
+}
+static inline rf_value rf_from_bool(bool b) { return b ? 1 : 0; }
+static inline bool rf_to_bool(rf_value v) { return v != 0; }
+/* f64: negatives bit-inverted, non-negatives with the sign bit set.
+ * NaN has no place in the order: rf_from_f64 returns RF_ERANGE for it. */
+static inline int rf_from_f64(double d, rf_value *out) {
+  uint64_t u;
+  if (d != d) return RF_ERANGE;
+  if (d == 0.0) d = 0.0; /* -0.0 and 0.0 encode alike */
+  memcpy(&u, &d, sizeof u);
+  *out = (u >> 63) ? ~u : (u | (UINT64_C(1) << 63));
+  return 0;
+}
+static inline double rf_to_f64(rf_value v) {
+  uint64_t u = (v >> 63) ? (v & ~(UINT64_C(1) << 63)) : ~v;
+  double d;
+  memcpy(&d, &u, sizeof d);
+  return d;
+}
+
+/* ------------------------------------------------------------------ */
+/* Graphs                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct rf_graph rf_graph; /* a dataflow: built, started, run */
+typedef struct rf_coll rf_coll;   /* a collection: a stream of updates */
+typedef struct rf_arr rf_arr;     /* an arrangement: a collection indexed by key */
+typedef struct rf_scope rf_scope; /* a nested iterate scope */
+typedef struct rf_var rf_var;     /* a loop variable of a scope */
+typedef struct rf_input rf_input; /* a handle to feed an input collection */
+typedef struct rf_probe rf_probe; /* observes a collection's frontier */
+typedef struct rf_view rf_view;   /* a captured, readable arrangement */
+
+typedef struct rf_config {
+  uint32_t workers; /* worker threads; 0 or 1: one, on the calling thread */
+} rf_config;
+
+/* Creates an empty graph. cfg may be NULL for defaults. */
+RF_API int rf_graph_create(const rf_config *cfg, rf_graph **out);
+/* Frees the graph and every handle it owns. Accepts NULL. */
+RF_API void rf_graph_destroy(rf_graph *g);
+/* The first error recorded while building (0 if none). */
+RF_API int rf_graph_error(const rf_graph *g);
+/* Ends building: checks the graph (every loop variable set, ...) and
+ * prepares it to run. Returns the first building error if there was one. */
+RF_API int rf_graph_start(rf_graph *g);
+/* Runs every operator that has work once. Returns 1 if any work was done,
+ * 0 if none was possible, or a negative error (a callback failed, memory
+ * ran out). After an error the graph stays failed: every later call
+ * returns the same error. */
+RF_API int rf_graph_step(rf_graph *g);
+/* Steps until no work remains. With every input closed this computes
+ * everything; with open inputs it computes everything their times allow. */
+RF_API int rf_graph_run(rf_graph *g);
+
+/* ------------------------------------------------------------------ */
+/* Inputs                                                              */
+/* ------------------------------------------------------------------ */
+
+/* A new input collection of `arity` columns at the top scope. Its handle
+ * starts at time 0. */
+RF_API rf_coll *rf_input_new(rf_graph *g, const char *name, uint32_t arity,
+                             rf_input **handle);
+/* Adds `diff` copies of a record (negative removes) at the handle's current
+ * time. The record is copied. */
+RF_API int rf_input_update(rf_input *in, const rf_value *rec, uint32_t arity,
+                           rf_diff diff);
+RF_API int rf_input_insert(rf_input *in, const rf_value *rec, uint32_t arity);
+RF_API int rf_input_remove(rf_input *in, const rf_value *rec, uint32_t arity);
+/* Moves the handle's time forward to t (t >= current, else RF_ETIME): every
+ * update given so far is sent at its time, and times before t are closed. */
+RF_API int rf_input_advance_to(rf_input *in, rf_time t);
+/* Sends the updates given so far without advancing time. */
+RF_API int rf_input_flush(rf_input *in);
+/* Sends what is left and closes the input: no more updates at any time. */
+RF_API int rf_input_close(rf_input *in);
+RF_API rf_time rf_input_time(const rf_input *in);
+
+/* ------------------------------------------------------------------ */
+/* Per-record operators                                                */
+/* ------------------------------------------------------------------ */
+
+/* Callbacks return 0 (or, for filters, 1 keep / 0 drop); a negative value
+ * stops the dataflow with RF_ECALLBACK. */
+typedef int (*rf_map_fn)(void *ctx, const rf_value *in, rf_value *out);
+typedef int (*rf_filter_fn)(void *ctx, const rf_value *rec);
+typedef struct rf_emitter rf_emitter;
+typedef int (*rf_flat_map_fn)(void *ctx, const rf_value *in, rf_emitter *out);
+/* Emits one record (of the flat_map's out_arity columns) from a flat_map. */
+RF_API int rf_emit(rf_emitter *e, const rf_value *rec);
+
+RF_API rf_coll *rf_map(rf_coll *in, uint32_t out_arity, rf_map_fn fn, void *ctx);
+RF_API rf_coll *rf_filter(rf_coll *in, rf_filter_fn fn, void *ctx);
+RF_API rf_coll *rf_flat_map(rf_coll *in, uint32_t out_arity, rf_flat_map_fn fn,
+                            void *ctx);
+/* Keeps the listed columns, in the listed order (a common map). */
+RF_API rf_coll *rf_project(rf_coll *in, uint32_t n_cols, const uint32_t *cols);
+RF_API rf_coll *rf_concat(rf_coll *a, rf_coll *b);
+RF_API rf_coll *rf_concat_n(rf_coll *const *colls, size_t n);
+RF_API rf_coll *rf_negate(rf_coll *in);
+/* Sums the diffs of equal (record, time) pairs once their time is complete
+ * and drops zeros. */
+RF_API rf_coll *rf_consolidate(rf_coll *in);
+RF_API uint32_t rf_coll_arity(const rf_coll *c);
+
+/* ------------------------------------------------------------------ */
+/* Arrangements, join, reduce                                          */
+/* ------------------------------------------------------------------ */
+
+/* Indexes a collection by its first key_arity columns (1..arity). The
+ * arrangement is shared: every join, reduce and view that reads it reads the
+ * same batches. */
+RF_API rf_arr *rf_arrange(rf_coll *in, uint32_t key_arity);
+/* The arranged updates as a collection again. */
+RF_API rf_coll *rf_arr_collection(rf_arr *a);
+RF_API uint32_t rf_arr_key_arity(const rf_arr *a);
+RF_API uint32_t rf_arr_val_arity(const rf_arr *a);
+
+/* For equal keys: records (key, a's value, b's value) at the join of the two
+ * times with diff da*db. Both must have the same key arity. */
+RF_API rf_coll *rf_join(rf_arr *a, rf_arr *b);
+/* Same, but each match goes through fn, which writes out_arity columns to
+ * out and returns 1 to emit, 0 to skip, or a negative error. */
+typedef int (*rf_join_fn)(void *ctx, const rf_value *key, const rf_value *va,
+                          const rf_value *vb, rf_value *out);
+RF_API rf_coll *rf_join_map(rf_arr *a, rf_arr *b, uint32_t out_arity,
+                            rf_join_fn fn, void *ctx);
+/* Records of c whose first key_arity columns are (semijoin) / are not
+ * (antijoin) present in keys, a collection of key_arity-column records.
+ * Presence means a positive count; keys may hold duplicates. */
+RF_API rf_coll *rf_semijoin(rf_coll *c, rf_coll *keys);
+RF_API rf_coll *rf_antijoin(rf_coll *c, rf_coll *keys);
+
+/* A general reducer: for one key, the accumulated input values (n of them,
+ * each val_arity columns, sorted, with their non-zero counts) in; output
+ * values (out_val_arity columns each) with counts out via rf_reduce_push.
+ * The runtime emits only the differences of the output over time. */
+typedef struct rf_reduce_out rf_reduce_out;
+typedef int (*rf_reduce_fn)(void *ctx, const rf_value *key, const rf_value *vals,
+                            const rf_diff *counts, size_t n, rf_reduce_out *out);
+RF_API int rf_reduce_push(rf_reduce_out *out, const rf_value *val, rf_diff count);
+RF_API rf_arr *rf_reduce(rf_arr *in, uint32_t out_val_arity, rf_reduce_fn fn,
+                         void *ctx);
+/* Built-in reducers, each arranged by the input's key.
+ * count:  (key, number of records)            count column as i64 encoding
+ * sum:    (key, sum of value * count)         the one value column as i64
+ * min/max:(key, least / greatest value)       values compared as encoded words
+ * distinct: (record) once if its count is positive; keyed by every column
+ * threshold: (key, val) with count fn(count); fn returns the new count */
+RF_API rf_arr *rf_count(rf_arr *in);
+RF_API rf_arr *rf_sum(rf_arr *in);
+RF_API rf_arr *rf_min(rf_arr *in);
+RF_API rf_arr *rf_max(rf_arr *in);
+RF_API rf_arr *rf_distinct(rf_coll *in);
+typedef rf_diff (*rf_threshold_fn)(void *ctx, rf_diff count);
+RF_API rf_arr *rf_threshold(rf_arr *in, rf_threshold_fn fn, void *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Iteration                                                           */
+/* ------------------------------------------------------------------ */
+
+/* A nested scope whose times are (outer time..., iteration). parent NULL is
+ * the top scope. At most RF_MAX_NESTING levels. */
+RF_API rf_scope *rf_scope_new(rf_graph *g, rf_scope *parent);
+/* Brings an outer collection or arrangement into the scope at iteration 0.
+ * An entered arrangement is shared, not copied. */
+RF_API rf_coll *rf_enter(rf_scope *s, rf_coll *outer);
+RF_API rf_arr *rf_arr_enter(rf_scope *s, rf_arr *outer);
+/* A loop variable: starts as `initial` (a collection of scope s) and takes,
+ * at each iteration, the value rf_var_set gave it at the previous one. */
+RF_API rf_var *rf_var_new(rf_scope *s, rf_coll *initial);
+RF_API rf_coll *rf_var_coll(rf_var *v);
+RF_API int rf_var_set(rf_var *v, rf_coll *next);
+/* The collection's updates in the parent scope: the limit of the iteration. */
+RF_API rf_coll *rf_leave(rf_coll *inner);
+
+/* The common case in one call: a scope, a variable starting as `initial`
+ * (entered), the body's result fed back, and the fixed point left. */
+typedef rf_coll *(*rf_iterate_fn)(void *ctx, rf_scope *s, rf_coll *var);
+RF_API rf_coll *rf_iterate(rf_coll *initial, rf_iterate_fn body, void *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Observing output                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Calls fn on every update that passes (in arrival order), then passes the
+ * collection on unchanged. time has time_dim words (1 at the top scope). */
+typedef void (*rf_inspect_fn)(void *ctx, const rf_value *rec, uint32_t arity,
+                              const uint64_t *time, uint32_t time_dim,
+                              rf_diff diff);
+RF_API rf_coll *rf_inspect(rf_coll *in, rf_inspect_fn fn, void *ctx);
+
+/* A probe on a top-scope collection. */
+RF_API rf_probe *rf_probe_new(rf_coll *in);
+/* True when the collection's frontier has passed t: every update at a time
+ * <= t has been produced. */
+RF_API bool rf_probe_done(const rf_probe *p, rf_time t);
+/* Runs the dataflow until rf_probe_done(p, t). RF_ESTALL if it cannot get
+ * there because an input has not been advanced past t. */
+RF_API int rf_probe_wait(rf_probe *p, rf_time t);
+
+/* A live view of a top-scope arrangement. By default the view keeps only
+ * the latest complete state (history is compacted as time advances). */
+RF_API rf_view *rf_view_new(rf_arr *a);
+/* Keeps every time >= t readable (time travel) until moved forward again. */
+RF_API int rf_view_retain_from(rf_view *v, rf_time t);
+/* Visits the values of key at time t with their accumulated counts (only
+ * non-zero counts). t must be complete (RF_EPENDING otherwise) and retained
+ * (RF_ECOMPACTED otherwise); RF_TIME_LATEST reads the latest complete time.
+ * fn returns 0 to go on or non-zero to stop (returned as is). */
+typedef int (*rf_view_fn)(void *ctx, const rf_value *key, const rf_value *val,
+                          rf_diff count);
+RF_API int rf_view_lookup(rf_view *v, const rf_value *key, rf_time t,
+                          rf_view_fn fn, void *ctx);
+/* Visits every (key, value, count) at time t, in key order. */
+RF_API int rf_view_scan(rf_view *v, rf_time t, rf_view_fn fn, void *ctx);
+/* The first time not yet complete (every time before it can be read). */
+RF_API rf_time rf_view_frontier(const rf_view *v);
+
+/* ------------------------------------------------------------------ */
+/* Statistics                                                          */
+/* ------------------------------------------------------------------ */
+
+typedef struct rf_stats {
+  uint64_t retained_updates; /* updates held in all arrangements' batches */
+  uint64_t retained_batches;
+  uint64_t allocated_bytes;  /* jemalloc: bytes allocated by the process */
+  uint64_t resident_bytes;   /* jemalloc: bytes in physically resident pages */
+} rf_stats;
+RF_API int rf_graph_stats(rf_graph *g, rf_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RHIZOFLOW_H */

@@ -1,0 +1,454 @@
+/*
+ * basic.c: the per-record operators and the graph's edges to the outside:
+ * input handles, map, filter, flat_map, project, concat, negate, inspect,
+ * probes, and turning an arrangement back into a collection.
+ *
+ * Per-record operators are pipelines: they pop each message, transform its
+ * rows into a new update buffer and send it on, holding no state and no
+ * capability (rule 1 of graph.h: they send at the times of the message they
+ * are handling).
+ */
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "dataflow/graph.h"
+#include "operators/ops.h"
+
+/* ------------------------------------------------------------------ */
+/* Input                                                               */
+/* ------------------------------------------------------------------ */
+
+struct rf_input {
+  rf__op op;
+  char *label;       /* for error messages */
+  rf_time time;      /* current time: updates go here */
+  rf__upbuf *staged; /* updates not yet sent */
+  bool closed;
+};
+
+static int input_run(rf__op *op) { (void)op; return 0; }
+
+static void input_destroy(rf__op *op) {
+  rf_input *in = (rf_input *)op;
+  rf__upbuf_unref(in->staged);
+  rf__free(in->label);
+}
+
+static const rf__op_class input_class = {"input", input_run, input_destroy, NULL, NULL};
+
+rf_coll *rf_input_new(rf_graph *g, const char *name, uint32_t arity, rf_input **handle) {
+  if (!g || !handle) return NULL;
+  if (arity == 0 || arity > RF_MAX_COLS) {
+    rf__graph_build_error(g, rf__error(RF_EARITY, "rf_input_new: input '%s' has %u columns; "
+                                                  "an input takes 1 to %d",
+                                       name ? name : "?", arity, RF_MAX_COLS));
+    return NULL;
+  }
+  rf_input *in = (rf_input *)rf__op_new(g, rf__graph_top(g), &input_class, sizeof *in, 0, 1,
+                                        arity);
+  if (!in) return NULL;
+  in->label = rf__strdup(name ? name : "input");
+  uint64_t zero = 0;
+  if (!in->label || rf__antichain_set1(&in->op.caps, &zero) < 0) {
+    rf__graph_build_error(g, rf__error(RF_ENOMEM, "rf_input_new: out of memory"));
+    return NULL;
+  }
+  in->op.name = in->label;
+  *handle = in;
+  return rf__coll_new(&in->op);
+}
+
+static int input_usable(rf_input *in, const char *fn) {
+  if (!in) return rf__error(RF_EINVAL, "%s: input handle is NULL", fn);
+  RF_FORWARD_IF_ERROR(rf__graph_check_running(in->op.g, fn));
+  if (in->closed)
+    return rf__error(RF_ECLOSED, "%s: input '%s' is closed", fn, in->label);
+  return 0;
+}
+
+static int input_send(rf_input *in) {
+  if (!in->staged || in->staged->n == 0) return 0;
+  rf__upbuf *b = in->staged;
+  in->staged = NULL;
+  int rc = rf__op_send(&in->op, b);
+  if (rc < 0) return rf__graph_fail(in->op.g, rc);
+  return 0;
+}
+
+int rf_input_update(rf_input *in, const rf_value *rec, uint32_t arity, rf_diff diff) {
+  RF_FORWARD_IF_ERROR(input_usable(in, "rf_input_update"));
+  if (!rec) return rf__error(RF_EINVAL, "rf_input_update: record is NULL");
+  if (arity != in->op.arity)
+    return rf__error(RF_EARITY, "rf_input_update: input '%s' takes %u columns, got %u",
+                     in->label, in->op.arity, arity);
+  if (diff == 0) return 0;
+  if (!in->staged) {
+    in->staged = rf__upbuf_new(arity, 1, 64);
+    RF_CHECK_ALLOC(in->staged);
+  }
+  if (rf__upbuf_push(in->staged, rec, &in->time, diff) < 0)
+    return rf__error(RF_ENOMEM, "rf_input_update: out of memory");
+  /* Large staging buffers go out early: the input's capability covers
+   * them, and downstream can start consolidating. */
+  if (in->staged->n >= ((size_t)1 << 16)) return input_send(in);
+  return 0;
+}
+
+int rf_input_insert(rf_input *in, const rf_value *rec, uint32_t arity) {
+  return rf_input_update(in, rec, arity, 1);
+}
+
+int rf_input_remove(rf_input *in, const rf_value *rec, uint32_t arity) {
+  return rf_input_update(in, rec, arity, -1);
+}
+
+int rf_input_flush(rf_input *in) {
+  RF_FORWARD_IF_ERROR(input_usable(in, "rf_input_flush"));
+  return input_send(in);
+}
+
+int rf_input_advance_to(rf_input *in, rf_time t) {
+  RF_FORWARD_IF_ERROR(input_usable(in, "rf_input_advance_to"));
+  if (t < in->time)
+    return rf__error(RF_ETIME, "rf_input_advance_to: input '%s' is at time %llu; "
+                               "it cannot go back to %llu",
+                     in->label, (unsigned long long)in->time, (unsigned long long)t);
+  if (t == in->time) return 0;
+  RF_FORWARD_IF_ERROR(input_send(in));
+  in->time = t;
+  rf__antichain caps;
+  rf__antichain_init(&caps, 1);
+  int rc = rf__antichain_set1(&caps, &t);
+  if (rc == 0) rc = rf__op_hold(&in->op, &caps);
+  rf__antichain_free(&caps);
+  if (rc < 0) return rf__graph_fail(in->op.g, RF_ENOMEM);
+  return 0;
+}
+
+int rf_input_close(rf_input *in) {
+  RF_FORWARD_IF_ERROR(input_usable(in, "rf_input_close"));
+  RF_FORWARD_IF_ERROR(input_send(in));
+  in->closed = true;
+  return rf__op_hold_none(&in->op);
+}
+
+rf_time rf_input_time(const rf_input *in) { return in ? in->time : 0; }
+
+/* ------------------------------------------------------------------ */
+/* Per-record operators                                                */
+/* ------------------------------------------------------------------ */
+
+typedef enum rec_kind { K_MAP, K_FILTER, K_FLAT_MAP, K_PROJECT, K_NEGATE, K_INSPECT,
+                        K_CONCAT } rec_kind;
+
+typedef struct rec_op {
+  rf__op op;
+  rec_kind kind;
+  void *fn;
+  void *ctx;
+  uint32_t n_cols;
+  uint32_t cols[RF_MAX_COLS];
+} rec_op;
+
+struct rf_emitter {
+  rf__upbuf *out;
+  const uint64_t *time;
+  int64_t diff;
+};
+
+int rf_emit(rf_emitter *e, const rf_value *rec) {
+  if (!e || !rec) return rf__error(RF_EINVAL, "rf_emit: NULL argument");
+  if (rf__upbuf_push(e->out, rec, e->time, e->diff) < 0)
+    return rf__error(RF_ENOMEM, "rf_emit: out of memory");
+  return 0;
+}
+
+static int callback_failed(const rf__op *op, int rc) {
+  if (rc == RF_ENOMEM) return rc;
+  return rf__error(RF_ECALLBACK, "%s: the user callback returned %d", op->name, rc);
+}
+
+static int transform(rec_op *r, const rf__upbuf *in, rf__upbuf *out) {
+  uint32_t dim = in->dim, ar = in->arity;
+  if (rf__upbuf_reserve(out, in->n) < 0) return RF_ENOMEM;
+  for (size_t i = 0; i < in->n; i++) {
+    const uint64_t *row = rf__upbuf_row(in, i);
+    const uint64_t *t = row + ar;
+    int64_t d = rf__upbuf_diff(in, i);
+    int rc = 0;
+    switch (r->kind) {
+    case K_MAP: {
+      uint64_t *o = rf__upbuf_push_raw(out);
+      if (!o) return RF_ENOMEM;
+      rc = ((rf_map_fn)r->fn)(r->ctx, row, o);
+      memcpy(o + out->arity, t, dim * sizeof(uint64_t));
+      o[out->arity + dim] = (uint64_t)d;
+      break;
+    }
+    case K_FILTER:
+      rc = ((rf_filter_fn)r->fn)(r->ctx, row);
+      if (rc > 0 && rf__upbuf_push(out, row, t, d) < 0) return RF_ENOMEM;
+      break;
+    case K_FLAT_MAP: {
+      rf_emitter e = {out, t, d};
+      rc = ((rf_flat_map_fn)r->fn)(r->ctx, row, &e);
+      break;
+    }
+    case K_PROJECT: {
+      uint64_t *o = rf__upbuf_push_raw(out);
+      if (!o) return RF_ENOMEM;
+      for (uint32_t c = 0; c < r->n_cols; c++) o[c] = row[r->cols[c]];
+      memcpy(o + r->n_cols, t, dim * sizeof(uint64_t));
+      o[r->n_cols + dim] = (uint64_t)d;
+      break;
+    }
+    case K_NEGATE:
+      if (rf__upbuf_push(out, row, t, -d) < 0) return RF_ENOMEM;
+      break;
+    case K_INSPECT:
+    case K_CONCAT:
+      break;
+    }
+    if (rc < 0) return callback_failed(&r->op, rc);
+  }
+  return 0;
+}
+
+static int rec_run(rf__op *op) {
+  rec_op *r = (rec_op *)op;
+  for (uint32_t p = 0; p < op->n_in; p++) {
+    rf__msg *m;
+    while ((m = rf__port_pop(&op->in[p]))) {
+      rf__upbuf *in = m->ups;
+      int rc = 0;
+      if (r->kind == K_CONCAT) {
+        rc = rf__op_send(op, rf__upbuf_ref(in));
+      } else if (r->kind == K_INSPECT) {
+        for (size_t i = 0; i < in->n; i++)
+          ((rf_inspect_fn)r->fn)(r->ctx, rf__upbuf_row(in, i), in->arity,
+                                 rf__upbuf_time(in, i), in->dim, rf__upbuf_diff(in, i));
+        rc = rf__op_send(op, rf__upbuf_ref(in));
+      } else {
+        rf__upbuf *out = rf__upbuf_new(op->arity, op->dim, 0);
+        if (!out) rc = RF_ENOMEM;
+        if (rc == 0) rc = transform(r, in, out);
+        if (rc == 0) rc = rf__op_send(op, out);
+        else rf__upbuf_unref(out);
+      }
+      rf__msg_free(m);
+      if (rc == RF_ENOMEM) return rf__error(RF_ENOMEM, "%s: out of memory", op->name);
+      if (rc < 0) return rc;
+    }
+  }
+  return 0;
+}
+
+static const rf__op_class map_class = {"map", rec_run, NULL, NULL, NULL};
+static const rf__op_class filter_class = {"filter", rec_run, NULL, NULL, NULL};
+static const rf__op_class flat_map_class = {"flat_map", rec_run, NULL, NULL, NULL};
+static const rf__op_class project_class = {"project", rec_run, NULL, NULL, NULL};
+static const rf__op_class negate_class = {"negate", rec_run, NULL, NULL, NULL};
+static const rf__op_class inspect_class = {"inspect", rec_run, NULL, NULL, NULL};
+static const rf__op_class concat_class = {"concat", rec_run, NULL, NULL, NULL};
+
+static rec_op *rec_new(rf_coll *in, const rf__op_class *cls, rec_kind kind, uint32_t arity,
+                       void *fn, void *ctx) {
+  rf_graph *g = rf__coll_graph(in);
+  if (!g) return NULL;
+  if (arity == 0 || arity > RF_MAX_COLS) {
+    rf__graph_build_error(g, rf__error(RF_EARITY, "rf_%s: %u output columns; an operator "
+                                                  "produces 1 to %d",
+                                       cls->name, arity, RF_MAX_COLS));
+    return NULL;
+  }
+  if (!fn && (kind == K_MAP || kind == K_FILTER || kind == K_FLAT_MAP || kind == K_INSPECT)) {
+    rf__graph_build_error(g, rf__error(RF_EINVAL, "rf_%s: callback is NULL", cls->name));
+    return NULL;
+  }
+  rec_op *r = (rec_op *)rf__op_new(g, in->op->scope, cls, sizeof *r, 1, in->op->dim, arity);
+  if (!r) return NULL;
+  r->kind = kind;
+  r->fn = fn;
+  r->ctx = ctx;
+  if (rf__op_connect(&r->op, 0, in->op, 0) < 0) return NULL;
+  return r;
+}
+
+rf_coll *rf_map(rf_coll *in, uint32_t out_arity, rf_map_fn fn, void *ctx) {
+  rec_op *r = rec_new(in, &map_class, K_MAP, out_arity, (void *)fn, ctx);
+  return r ? rf__coll_new(&r->op) : NULL;
+}
+
+rf_coll *rf_filter(rf_coll *in, rf_filter_fn fn, void *ctx) {
+  rec_op *r = rec_new(in, &filter_class, K_FILTER, in ? in->op->arity : 0, (void *)fn, ctx);
+  return r ? rf__coll_new(&r->op) : NULL;
+}
+
+rf_coll *rf_flat_map(rf_coll *in, uint32_t out_arity, rf_flat_map_fn fn, void *ctx) {
+  rec_op *r = rec_new(in, &flat_map_class, K_FLAT_MAP, out_arity, (void *)fn, ctx);
+  return r ? rf__coll_new(&r->op) : NULL;
+}
+
+rf_coll *rf_project(rf_coll *in, uint32_t n_cols, const uint32_t *cols) {
+  rf_graph *g = rf__coll_graph(in);
+  if (!g) return NULL;
+  for (uint32_t c = 0; c < n_cols; c++)
+    if (!cols || cols[c] >= in->op->arity) {
+      rf__graph_build_error(g, rf__error(RF_EINVAL, "rf_project: column %u does not exist "
+                                                    "(the collection has %u)",
+                                         cols ? cols[c] : 0, in->op->arity));
+      return NULL;
+    }
+  rec_op *r = rec_new(in, &project_class, K_PROJECT, n_cols, NULL, NULL);
+  if (!r) return NULL;
+  r->n_cols = n_cols;
+  memcpy(r->cols, cols, n_cols * sizeof(uint32_t));
+  return rf__coll_new(&r->op);
+}
+
+rf_coll *rf_negate(rf_coll *in) {
+  rec_op *r = rec_new(in, &negate_class, K_NEGATE, in ? in->op->arity : 0, NULL, NULL);
+  return r ? rf__coll_new(&r->op) : NULL;
+}
+
+rf_coll *rf_inspect(rf_coll *in, rf_inspect_fn fn, void *ctx) {
+  rec_op *r = rec_new(in, &inspect_class, K_INSPECT, in ? in->op->arity : 0, (void *)fn, ctx);
+  return r ? rf__coll_new(&r->op) : NULL;
+}
+
+rf_coll *rf_concat_n(rf_coll *const *colls, size_t n) {
+  if (!colls || n == 0) return NULL;
+  for (size_t i = 0; i < n; i++)
+    if (!colls[i]) return NULL;
+  rf_graph *g = rf__coll_graph(colls[0]);
+  for (size_t i = 1; i < n; i++) {
+    if (colls[i]->op->g != g) {
+      rf__graph_build_error(g, rf__error(RF_EINVAL, "rf_concat: collections of different graphs"));
+      return NULL;
+    }
+    if (colls[i]->op->scope != colls[0]->op->scope) {
+      rf__graph_build_error(g, rf__error(RF_ESCOPE, "rf_concat: collections of different "
+                                                    "scopes (use rf_enter / rf_leave)"));
+      return NULL;
+    }
+    if (colls[i]->op->arity != colls[0]->op->arity) {
+      rf__graph_build_error(g, rf__error(RF_EARITY, "rf_concat: collection %zu has %u columns, "
+                                                    "the first has %u",
+                                         i, colls[i]->op->arity, colls[0]->op->arity));
+      return NULL;
+    }
+  }
+  rec_op *r = (rec_op *)rf__op_new(g, colls[0]->op->scope, &concat_class, sizeof *r,
+                                   (uint32_t)n, colls[0]->op->dim, colls[0]->op->arity);
+  if (!r) return NULL;
+  r->kind = K_CONCAT;
+  for (size_t i = 0; i < n; i++)
+    if (rf__op_connect(&r->op, (uint32_t)i, colls[i]->op, 0) < 0) return NULL;
+  return rf__coll_new(&r->op);
+}
+
+rf_coll *rf_concat(rf_coll *a, rf_coll *b) {
+  rf_coll *both[2] = {a, b};
+  return rf_concat_n(both, 2);
+}
+
+/* An empty concat input is a loop variable's feedback, connected later. */
+rf__op *rf__concat_op_new(rf_graph *g, rf_scope *s, uint32_t n_in, uint32_t dim,
+                          uint32_t arity) {
+  rec_op *r = (rec_op *)rf__op_new(g, s, &concat_class, sizeof *r, n_in, dim, arity);
+  if (r) r->kind = K_CONCAT;
+  return r ? &r->op : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Probes                                                              */
+/* ------------------------------------------------------------------ */
+
+struct rf_probe {
+  rf__op op;
+};
+
+static int probe_run(rf__op *op) {
+  rf__msg *m;
+  while ((m = rf__port_pop(&op->in[0]))) rf__msg_free(m);
+  return 0;
+}
+
+static const rf__op_class probe_class = {"probe", probe_run, NULL, NULL, NULL};
+
+rf_probe *rf_probe_new(rf_coll *in) {
+  rf_graph *g = rf__coll_graph(in);
+  if (!g) return NULL;
+  if (in->op->dim != 1) {
+    rf__graph_build_error(g, rf__error(RF_ESCOPE, "rf_probe_new: the collection is inside an "
+                                                  "iterate scope; probe it after rf_leave"));
+    return NULL;
+  }
+  rf_probe *p = (rf_probe *)rf__op_new(g, in->op->scope, &probe_class, sizeof *p, 1, 1, 0);
+  if (!p || rf__op_connect(&p->op, 0, in->op, 0) < 0) return NULL;
+  return p;
+}
+
+bool rf_probe_done(const rf_probe *p, rf_time t) {
+  if (!p || rf__graph_building(p->op.g)) return false;
+  const rf__antichain *f = rf__port_frontier(&((rf_probe *)p)->op.in[0]);
+  return !rf__antichain_le(f, &t);
+}
+
+int rf_probe_wait(rf_probe *p, rf_time t) {
+  if (!p) return rf__error(RF_EINVAL, "rf_probe_wait: probe is NULL");
+  RF_FORWARD_IF_ERROR(rf__graph_check_running(p->op.g, "rf_probe_wait"));
+  while (!rf_probe_done(p, t)) {
+    int rc = rf_graph_step(p->op.g);
+    if (rc < 0) return rc;
+    if (rc == 0 && !rf_probe_done(p, t))
+      return rf__error(RF_ESTALL, "rf_probe_wait: time %llu cannot complete: an input is still "
+                                  "at a time <= %llu (advance it past %llu or close it)",
+                       (unsigned long long)t, (unsigned long long)t, (unsigned long long)t);
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Arrangement -> collection                                           */
+/* ------------------------------------------------------------------ */
+
+static int flatten_run(rf__op *op) {
+  rf__msg *m;
+  while ((m = rf__port_pop(&op->in[0]))) {
+    const rf__batch *b = m->batch;
+    int rc = 0;
+    if (b->n_upds > 0) {
+      rf__upbuf *out = rf__upbuf_new(op->arity, op->dim, b->n_upds);
+      rc = out ? 0 : RF_ENOMEM;
+      for (size_t k = 0; rc == 0 && k < b->n_keys; k++)
+        for (size_t v = b->key_off[k]; rc == 0 && v < b->key_off[k + 1]; v++)
+          for (size_t u = b->val_off[v]; u < b->val_off[v + 1]; u++) {
+            uint64_t *row = rf__upbuf_push_raw(out);
+            memcpy(row, rf__batch_key(b, k), b->key_arity * sizeof(uint64_t));
+            memcpy(row + b->key_arity, rf__batch_val(b, v), b->val_arity * sizeof(uint64_t));
+            rf__time_extend(rf__batch_time(b, u), b->dim, op->dim, row + op->arity);
+            row[op->arity + op->dim] = (uint64_t)b->diffs[u];
+          }
+      if (rc == 0) rc = rf__op_send(op, out);
+      else rf__upbuf_unref(out);
+    }
+    rf__msg_free(m);
+    if (rc < 0) return rf__error(RF_ENOMEM, "%s: out of memory", op->name);
+  }
+  return 0;
+}
+
+static const rf__op_class flatten_class = {"arr_collection", flatten_run, NULL, NULL, NULL};
+
+rf_coll *rf_arr_collection(rf_arr *a) {
+  if (!a) return NULL;
+  rf__op *op = rf__op_new(a->op->g, a->op->scope, &flatten_class, sizeof(rf__op), 1,
+                          a->op->dim, a->key_arity + a->val_arity);
+  if (!op || rf__op_connect(op, 0, a->op, 0) < 0) return NULL;
+  return rf__coll_new(op);
+}
+
+uint32_t rf_arr_key_arity(const rf_arr *a) { return a ? a->key_arity : 0; }
+uint32_t rf_arr_val_arity(const rf_arr *a) { return a ? a->val_arity : 0; }

@@ -1,0 +1,275 @@
+/*
+ * join.c: join of two arrangements, and semijoin / antijoin built on it.
+ *
+ * Design
+ *   Each input delivers the batches of a shared arrangement. A batch from
+ *   one side is joined against the other side's trace "through" the upper
+ *   of the batches already handled from that side (its ack), then this
+ *   side's ack moves to the batch's upper. So every pair of updates (one
+ *   from each side) meets exactly once: when the later of their two batches
+ *   is handled. Output times are the lattice join of the two times and the
+ *   diff is the product.
+ *
+ * Invariants
+ *   - Each side's reader holds its physical frontier at its ack, so the
+ *     spine keeps a batch boundary there and the cursor "through ack" of
+ *     that side exists.
+ *   - Each side's logical frontier is the other side's ack (projected to
+ *     its own times): every later batch of the other side is at times in
+ *     advance of it, and joining with a time in advance of the frontier
+ *     gives the same result for compacted and original times.
+ *   - An arrangement entered into a nested scope has shorter times; they
+ *     are extended with zeros (iteration 0) on the fly, never copied.
+ */
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "dataflow/graph.h"
+#include "operators/ops.h"
+
+typedef struct join_side {
+  rf__reader *reader;
+  rf__antichain ack; /* upper of the batches handled, in the arrangement's dim */
+  uint32_t dim;      /* the arrangement's time words */
+  uint32_t val_arity;
+} join_side;
+
+/* One update of the other side at the current key. */
+typedef struct other_upd {
+  const uint64_t *val;
+  uint64_t t[RF_MAX_DIM];
+  int64_t diff;
+} other_upd;
+
+typedef struct join_op {
+  rf__op op;
+  join_side side[2];
+  uint32_t key_arity;
+  rf_join_fn fn; /* NULL: output key, va, vb */
+  void *ctx;
+  other_upd *others;
+  size_t n_others, others_cap;
+  const uint64_t *cur_val; /* while gathering: the other side's current value */
+  uint32_t gather_dim;      /* while gathering: the other side's time words */
+  int gather_err;
+} join_op;
+
+/* Cursor callback: one (time, diff) of the other side's current value,
+ * extended to the join's dim. */
+static void gather_time(void *ctx, const uint64_t *t, int64_t diff) {
+  join_op *j = ctx;
+  if (j->gather_err) return;
+  if (rf__grow((void **)&j->others, &j->others_cap, j->n_others + 1, sizeof(other_upd)) < 0) {
+    j->gather_err = RF_ENOMEM;
+    return;
+  }
+  other_upd *o = &j->others[j->n_others++];
+  o->val = j->cur_val;
+  o->diff = diff;
+  rf__time_extend(t, j->gather_dim, j->op.dim, o->t);
+}
+
+static int emit(join_op *j, rf__upbuf *out, const uint64_t *key, const uint64_t *va,
+                const uint64_t *vb, const uint64_t *t, int64_t diff) {
+  rf__op *op = &j->op;
+  uint64_t *row = rf__upbuf_push_raw(out);
+  if (!row) return RF_ENOMEM;
+  if (j->fn) {
+    int rc = j->fn(j->ctx, key, va, vb, row);
+    if (rc <= 0) {
+      out->n--;
+      if (rc < 0) return rf__error(RF_ECALLBACK, "join_map: the user callback returned %d", rc);
+      return 0;
+    }
+  } else {
+    uint32_t ka = j->key_arity, a0 = j->side[0].val_arity, a1 = j->side[1].val_arity;
+    memcpy(row, key, ka * sizeof(uint64_t));
+    memcpy(row + ka, va, a0 * sizeof(uint64_t));
+    memcpy(row + ka + a0, vb, a1 * sizeof(uint64_t));
+  }
+  memcpy(row + op->arity, t, op->dim * sizeof(uint64_t));
+  row[op->arity + op->dim] = (uint64_t)diff;
+  return 0;
+}
+
+/* Joins batch b (from side s) against cursor c over the other side. */
+static int join_batch(join_op *j, int s, const rf__batch *b, rf__cursor *c, rf__upbuf *out) {
+  uint32_t dim = j->op.dim, sdim = j->side[s].dim, odim = j->side[1 - s].dim;
+  uint64_t ts[RF_MAX_DIM], tj[RF_MAX_DIM];
+  for (size_t k = 0; k < b->n_keys && rf__cursor_key_valid(c); k++) {
+    const uint64_t *key = rf__batch_key(b, k);
+    rf__cursor_seek_key(c, key);
+    if (!rf__cursor_key_valid(c)) break;
+    if (memcmp(rf__cursor_key(c), key, j->key_arity * sizeof(uint64_t)) != 0) continue;
+    /* The other side's updates at this key, times extended. */
+    j->n_others = 0;
+    j->gather_err = 0;
+    j->gather_dim = odim;
+    rf__cursor_rewind_vals(c);
+    while (rf__cursor_val_valid(c)) {
+      j->cur_val = rf__cursor_val(c);
+      rf__cursor_map_times(c, gather_time, j);
+      rf__cursor_step_val(c);
+    }
+    if (j->gather_err) return j->gather_err;
+    for (size_t v = b->key_off[k]; v < b->key_off[k + 1]; v++) {
+      const uint64_t *val = rf__batch_val(b, v);
+      for (size_t u = b->val_off[v]; u < b->val_off[v + 1]; u++) {
+        rf__time_extend(rf__batch_time(b, u), sdim, dim, ts);
+        int64_t d = b->diffs[u];
+        for (size_t i = 0; i < j->n_others; i++) {
+          const other_upd *o = &j->others[i];
+          rf__time_join(ts, o->t, tj, dim);
+          const uint64_t *va = s == 0 ? val : o->val, *vb = s == 0 ? o->val : val;
+          int rc = emit(j, out, key, va, vb, tj, d * o->diff);
+          if (rc < 0) return rc;
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+/* The antichain `from` (times of from_dim words) as seen by an arrangement
+ * of to_dim words: through the join's dim, extended or truncated. */
+static int project(const rf__antichain *from, uint32_t to_dim, rf__antichain *out) {
+  rf__antichain_clear(out);
+  out->dim = to_dim;
+  uint64_t t[RF_MAX_DIM];
+  for (uint32_t i = 0; i < from->n; i++) {
+    rf__time_extend(rf__antichain_at(from, i), from->dim < to_dim ? from->dim : to_dim,
+                    to_dim, t);
+    if (rf__antichain_insert(out, t) < 0) return RF_ENOMEM;
+  }
+  return 0;
+}
+
+static int update_readers(join_op *j) {
+  rf__antichain proj;
+  rf__antichain_init(&proj, 1);
+  int rc = 0;
+  for (int s = 0; s < 2 && rc == 0; s++) {
+    join_side *me = &j->side[s], *other = &j->side[1 - s];
+    rc = rf__reader_set_physical(me->reader, &me->ack);
+    if (rc == 0) rc = project(&other->ack, me->dim, &proj);
+    if (rc == 0) rc = rf__reader_set_logical(me->reader, &proj);
+  }
+  rf__antichain_free(&proj);
+  return rc;
+}
+
+static int join_run(rf__op *op) {
+  join_op *j = (join_op *)op;
+  int rc = 0;
+  for (int s = 0; s < 2 && rc == 0; s++) {
+    rf__msg *m;
+    while (rc == 0 && (m = rf__port_pop(&op->in[s]))) {
+      const rf__batch *b = m->batch;
+      if (b->n_upds > 0) {
+        rf__cursor c;
+        join_side *other = &j->side[1 - s];
+        rc = rf__reader_cursor(other->reader, &other->ack, &c);
+        if (rc == 0) {
+          rf__upbuf *out = rf__upbuf_new(op->arity, op->dim, 0);
+          rc = out ? join_batch(j, s, b, &c, out) : RF_ENOMEM;
+          rf__cursor_free(&c);
+          if (rc == 0) rc = rf__op_send(op, out);
+          else rf__upbuf_unref(out);
+        }
+      }
+      if (rc == 0 && rf__antichain_copy(&j->side[s].ack, &b->upper) < 0) rc = RF_ENOMEM;
+      rf__msg_free(m);
+    }
+  }
+  if (rc == 0) rc = update_readers(j);
+  if (rc == RF_ENOMEM) return rf__error(RF_ENOMEM, "join: out of memory");
+  return rc;
+}
+
+static void join_destroy(rf__op *op) {
+  join_op *j = (join_op *)op;
+  for (int s = 0; s < 2; s++) {
+    rf__reader_free(j->side[s].reader);
+    rf__antichain_free(&j->side[s].ack);
+  }
+  rf__free(j->others);
+}
+
+static const rf__op_class join_class = {"join", join_run, join_destroy, NULL, NULL};
+
+static rf_coll *join_new(rf_arr *a, rf_arr *b, uint32_t out_arity, rf_join_fn fn, void *ctx,
+                         const char *what) {
+  if (!a || !b) return NULL;
+  rf_graph *g = a->op->g;
+  if (b->op->g != g) {
+    rf__graph_build_error(g, rf__error(RF_EINVAL, "%s: arrangements of different graphs", what));
+    return NULL;
+  }
+  if (a->op->scope != b->op->scope) {
+    rf__graph_build_error(g, rf__error(RF_ESCOPE, "%s: arrangements of different scopes "
+                                                  "(use rf_arr_enter)", what));
+    return NULL;
+  }
+  if (a->key_arity != b->key_arity) {
+    rf__graph_build_error(g, rf__error(RF_EARITY, "%s: keys of %u and %u columns", what,
+                                       a->key_arity, b->key_arity));
+    return NULL;
+  }
+  if (out_arity == 0 || out_arity > RF_MAX_COLS) {
+    rf__graph_build_error(g, rf__error(RF_EARITY, "%s: %u output columns (1 to %d allowed)",
+                                       what, out_arity, RF_MAX_COLS));
+    return NULL;
+  }
+  join_op *j = (join_op *)rf__op_new(g, a->op->scope, &join_class, sizeof *j, 2, a->op->dim,
+                                     out_arity);
+  if (!j) return NULL;
+  j->key_arity = a->key_arity;
+  j->fn = fn;
+  j->ctx = ctx;
+  rf_arr *sides[2] = {a, b};
+  for (int s = 0; s < 2; s++) {
+    uint32_t dim = a->op->dim - sides[s]->ext;
+    j->side[s].dim = dim;
+    j->side[s].val_arity = sides[s]->val_arity;
+    rf__antichain_init(&j->side[s].ack, dim);
+    uint64_t zero[RF_MAX_DIM] = {0};
+    if (rf__antichain_set1(&j->side[s].ack, zero) < 0) {
+      rf__graph_build_error(g, rf__error(RF_ENOMEM, "%s: out of memory", what));
+      return NULL;
+    }
+    j->side[s].reader = rf__arr_reader(sides[s]);
+    if (!j->side[s].reader) return NULL;
+    if (rf__op_connect(&j->op, (uint32_t)s, sides[s]->op, 0) < 0) return NULL;
+  }
+  return rf__coll_new(&j->op);
+}
+
+rf_coll *rf_join(rf_arr *a, rf_arr *b) {
+  if (!a || !b) return NULL;
+  return join_new(a, b, a->key_arity + a->val_arity + b->val_arity, NULL, NULL, "rf_join");
+}
+
+rf_coll *rf_join_map(rf_arr *a, rf_arr *b, uint32_t out_arity, rf_join_fn fn, void *ctx) {
+  if (!a || !b) return NULL;
+  if (!fn) {
+    rf__graph_build_error(a->op->g, rf__error(RF_EINVAL, "rf_join_map: callback is NULL"));
+    return NULL;
+  }
+  return join_new(a, b, out_arity, fn, ctx, "rf_join_map");
+}
+
+rf_coll *rf_semijoin(rf_coll *c, rf_coll *keys) {
+  if (!c || !keys) return NULL;
+  uint32_t k = keys->op->arity;
+  if (k > c->op->arity) {
+    rf__graph_build_error(c->op->g, rf__error(RF_EARITY, "rf_semijoin: keys of %u columns for "
+                                                         "a collection of %u", k, c->op->arity));
+    return NULL;
+  }
+  return rf_join(rf_arrange(c, k), rf_distinct(keys));
+}
+
+rf_coll *rf_antijoin(rf_coll *c, rf_coll *keys) {
+  return rf_concat(c, rf_negate(rf_semijoin(c, keys)));
+}

@@ -1,0 +1,190 @@
+/*
+ * view.c: live views (readable arrangements) and graph statistics.
+ *
+ * A view is an operator reading a top-scope arrangement: each batch it sees
+ * moves the view's upper (the first incomplete time). It keeps a reader on
+ * the arrangement's spine whose logical frontier trails the latest
+ * complete time (or stays at the time given to rf_view_retain_from), so the
+ * states it can be asked about stay readable while older history compacts.
+ */
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/sort.h"
+#include "dataflow/graph.h"
+#include "operators/ops.h"
+
+struct rf_view {
+  rf__op op;
+  rf__reader *reader;
+  uint32_t key_arity, val_arity;
+  rf__antichain upper;   /* first incomplete time ({} once everything is done) */
+  bool retain;           /* time travel: keep times >= retain_from */
+  rf_time retain_from;
+  rf_time since;         /* the reader's logical frontier (one time) */
+};
+
+/* The time the reader may compact to: the latest complete time, or the
+ * retained time if older. */
+static rf_time wanted_since(const rf_view *v) {
+  rf_time latest = v->upper.n == 0 ? UINT64_MAX : (v->upper.t[0] ? v->upper.t[0] - 1 : 0);
+  if (v->retain && v->retain_from < latest) latest = v->retain_from;
+  return latest > v->since ? latest : v->since;
+}
+
+static int move_since(rf_view *v) {
+  rf_time s = wanted_since(v);
+  if (s == v->since) return 0;
+  rf__antichain f;
+  rf__antichain_init(&f, 1);
+  int rc = rf__antichain_set1(&f, &s);
+  if (rc == 0) rc = rf__reader_set_logical(v->reader, &f);
+  rf__antichain_free(&f);
+  if (rc == 0) v->since = s;
+  return rc;
+}
+
+static int view_run(rf__op *op) {
+  rf_view *v = (rf_view *)op;
+  rf__msg *m;
+  int rc = 0;
+  bool moved = false;
+  while (rc == 0 && (m = rf__port_pop(&op->in[0]))) {
+    rc = rf__antichain_copy(&v->upper, &m->batch->upper);
+    moved = true;
+    rf__msg_free(m);
+  }
+  if (rc == 0 && moved) rc = rf__reader_set_physical(v->reader, &v->upper);
+  if (rc == 0 && moved) rc = move_since(v);
+  if (rc == RF_ENOMEM) return rf__error(RF_ENOMEM, "view: out of memory");
+  return rc;
+}
+
+static void view_destroy(rf__op *op) {
+  rf_view *v = (rf_view *)op;
+  rf__reader_free(v->reader);
+  rf__antichain_free(&v->upper);
+}
+
+static const rf__op_class view_class = {"view", view_run, view_destroy, NULL, NULL};
+
+rf_view *rf_view_new(rf_arr *a) {
+  if (!a) return NULL;
+  rf_graph *g = a->op->g;
+  if (a->op->dim != 1) {
+    rf__graph_build_error(g, rf__error(RF_ESCOPE, "rf_view_new: the arrangement is inside an "
+                                                  "iterate scope; views read top-scope "
+                                                  "arrangements"));
+    return NULL;
+  }
+  rf_view *v = (rf_view *)rf__op_new(g, a->op->scope, &view_class, sizeof *v, 1, 1, 0);
+  if (!v) return NULL;
+  v->key_arity = a->key_arity;
+  v->val_arity = a->val_arity;
+  rf__antichain_init(&v->upper, 1);
+  uint64_t zero = 0;
+  if (rf__antichain_set1(&v->upper, &zero) < 0) {
+    rf__graph_build_error(g, rf__error(RF_ENOMEM, "rf_view_new: out of memory"));
+    return NULL;
+  }
+  v->reader = rf__arr_reader(a);
+  if (!v->reader || rf__op_connect(&v->op, 0, a->op, 0) < 0) return NULL;
+  return v;
+}
+
+int rf_view_retain_from(rf_view *v, rf_time t) {
+  if (!v) return rf__error(RF_EINVAL, "rf_view_retain_from: view is NULL");
+  if (t < v->since)
+    return rf__error(RF_ECOMPACTED, "rf_view_retain_from: times before %llu are already "
+                                    "compacted; cannot retain from %llu",
+                     (unsigned long long)v->since, (unsigned long long)t);
+  v->retain = true;
+  v->retain_from = t;
+  if (rf__graph_building(v->op.g)) return 0;
+  return move_since(v);
+}
+
+rf_time rf_view_frontier(const rf_view *v) {
+  if (!v) return 0;
+  return v->upper.n == 0 ? UINT64_MAX : v->upper.t[0];
+}
+
+/* Resolves t (RF_TIME_LATEST included) to a readable time or an error. */
+static int readable_time(const rf_view *v, rf_time *t, const char *fn) {
+  RF_FORWARD_IF_ERROR(rf__graph_check_running(v->op.g, fn));
+  rf_time frontier = rf_view_frontier(v);
+  if (*t == RF_TIME_LATEST) {
+    if (frontier == 0) return rf__error(RF_EPENDING, "%s: no time is complete yet", fn);
+    *t = frontier == UINT64_MAX ? UINT64_MAX - 1 : frontier - 1;
+  }
+  if (*t >= frontier)
+    return rf__error(RF_EPENDING, "%s: time %llu is not complete (the view is complete "
+                                  "before %llu)",
+                     fn, (unsigned long long)*t, (unsigned long long)frontier);
+  if (*t < v->since)
+    return rf__error(RF_ECOMPACTED, "%s: time %llu has been compacted away (the view keeps "
+                                    "times from %llu; see rf_view_retain_from)",
+                     fn, (unsigned long long)*t, (unsigned long long)v->since);
+  return 0;
+}
+
+typedef struct sum_ctx {
+  rf_time t;
+  int64_t sum;
+} sum_ctx;
+
+static void sum_time(void *ctx, const uint64_t *time, int64_t diff) {
+  sum_ctx *s = ctx;
+  if (time[0] <= s->t) s->sum += diff;
+}
+
+/* Visits the current key's values with non-zero counts at t. */
+static int visit_key(rf__cursor *c, rf_time t, rf_view_fn fn, void *ctx) {
+  for (rf__cursor_rewind_vals(c); rf__cursor_val_valid(c); rf__cursor_step_val(c)) {
+    sum_ctx s = {t, 0};
+    rf__cursor_map_times(c, sum_time, &s);
+    if (s.sum == 0) continue;
+    int rc = fn(ctx, rf__cursor_key(c), rf__cursor_val(c), s.sum);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+int rf_view_lookup(rf_view *v, const rf_value *key, rf_time t, rf_view_fn fn, void *ctx) {
+  if (!v || !key || !fn) return rf__error(RF_EINVAL, "rf_view_lookup: NULL argument");
+  RF_FORWARD_IF_ERROR(readable_time(v, &t, "rf_view_lookup"));
+  rf__cursor c;
+  RF_FORWARD_IF_ERROR(rf__reader_cursor(v->reader, NULL, &c));
+  int rc = 0;
+  rf__cursor_seek_key(&c, key);
+  if (rf__cursor_key_valid(&c) && rf__words_cmp(rf__cursor_key(&c), key, v->key_arity) == 0)
+    rc = visit_key(&c, t, fn, ctx);
+  rf__cursor_free(&c);
+  return rc;
+}
+
+int rf_view_scan(rf_view *v, rf_time t, rf_view_fn fn, void *ctx) {
+  if (!v || !fn) return rf__error(RF_EINVAL, "rf_view_scan: NULL argument");
+  RF_FORWARD_IF_ERROR(readable_time(v, &t, "rf_view_scan"));
+  rf__cursor c;
+  RF_FORWARD_IF_ERROR(rf__reader_cursor(v->reader, NULL, &c));
+  int rc = 0;
+  for (; rc == 0 && rf__cursor_key_valid(&c); rf__cursor_step_key(&c)) rc = visit_key(&c, t, fn, ctx);
+  rf__cursor_free(&c);
+  return rc;
+}
+
+int rf_graph_stats(rf_graph *g, rf_stats *out) {
+  if (!g || !out) return rf__error(RF_EINVAL, "rf_graph_stats: NULL argument");
+  out->retained_updates = 0;
+  out->retained_batches = 0;
+  size_t n = rf__graph_n_ops(g);
+  for (size_t i = 0; i < n; i++) {
+    rf__op *op = rf__graph_op(g, i);
+    if (!op->cls->spine) continue;
+    rf__spine *s = op->cls->spine(op);
+    out->retained_updates += rf__spine_updates(s);
+    out->retained_batches += rf__spine_batches(s);
+  }
+  rf__alloc_stats(&out->allocated_bytes, &out->resident_bytes);
+  return 0;
+}
