@@ -155,17 +155,18 @@ struct rf_emitter {
   rf__upbuf *out;
   const uint64_t *time;
   int64_t diff;
+  int err; /* an allocation failure inside rf_emit (not the callback's) */
 };
 
 int rf_emit(rf_emitter *e, const rf_value *rec) {
   if (!e || !rec) return rf__error(RF_EINVAL, "rf_emit: NULL argument");
   if (rf__upbuf_push(e->out, rec, e->time, e->diff) < 0)
-    return rf__error(RF_ENOMEM, "rf_emit: out of memory");
+    return e->err = rf__error(RF_ENOMEM, "rf_emit: out of memory");
   return 0;
 }
 
+/* A user callback's negative return is its own code, not an RF_E* one. */
 static int callback_failed(const rf__op *op, int rc) {
-  if (rc == RF_ENOMEM) return rc;
   return rf__error(RF_ECALLBACK, "%s: the user callback returned %d", op->name, rc);
 }
 
@@ -191,8 +192,9 @@ static int transform(rec_op *r, const rf__upbuf *in, rf__upbuf *out) {
       if (rc > 0 && rf__upbuf_push(out, row, t, d) < 0) return RF_ENOMEM;
       break;
     case K_FLAT_MAP: {
-      rf_emitter e = {out, t, d};
+      rf_emitter e = {out, t, d, 0};
       rc = ((rf_flat_map_fn)r->fn)(r->ctx, row, &e);
+      if (e.err) return e.err;
       break;
     }
     case K_PROJECT: {

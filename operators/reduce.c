@@ -54,6 +54,7 @@ typedef struct history {
 
 struct rf_reduce_out {
   rf__upbuf *buf; /* (val, diff) rows, dim 0 */
+  int err;        /* an allocation failure inside rf_reduce_push */
 };
 
 typedef struct reduce_op {
@@ -248,10 +249,10 @@ static int evaluate(reduce_op *r, const uint64_t *key, const uint64_t *t) {
       memcpy(r->fn_vals + i * va, rf__upbuf_row(r->acc_in, i), va * sizeof(uint64_t));
       r->fn_counts[i] = rf__upbuf_diff(r->acc_in, i);
     }
+    r->desired.err = 0;
     rc = r->fn(r->ctx, key, r->fn_vals, r->fn_counts, n, &r->desired);
-    if (rc < 0)
-      return rc == RF_ENOMEM ? rc
-                             : rf__error(RF_ECALLBACK, "reduce: the user callback returned %d", rc);
+    if (r->desired.err) return r->desired.err;
+    if (rc < 0) return rf__error(RF_ECALLBACK, "reduce: the user callback returned %d", rc);
     RF_FORWARD_IF_ERROR(rf__upbuf_consolidate(want));
   }
   return emit_difference(r, want, r->acc_out, t);
@@ -434,7 +435,7 @@ int rf_reduce_push(rf_reduce_out *out, const rf_value *val, rf_diff count) {
   static const rf_value none[1] = {0};
   static const uint64_t no_time[1] = {0}; /* the buffer's rows have no time words */
   if (rf__upbuf_push(out->buf, val ? val : none, no_time, count) < 0)
-    return rf__error(RF_ENOMEM, "rf_reduce_push: out of memory");
+    return out->err = rf__error(RF_ENOMEM, "rf_reduce_push: out of memory");
   return 0;
 }
 

@@ -17,7 +17,7 @@ struct rf_view {
   rf__op op;
   rf__reader *reader;
   uint32_t key_arity, val_arity;
-  rf__antichain upper;   /* first incomplete time ({} once everything is done) */
+  rf__antichain upper;   /* upper of the last batch seen (held physically) */
   bool retain;           /* time travel: keep times >= retain_from */
   rf_time retain_from;
   rf_time since;         /* the reader's logical frontier (one time) */
@@ -26,10 +26,13 @@ struct rf_view {
 /* The time the reader may compact to: the latest complete time, or the
  * retained time if older. */
 static rf_time wanted_since(const rf_view *v) {
-  rf_time latest = v->upper.n == 0 ? UINT64_MAX : (v->upper.t[0] ? v->upper.t[0] - 1 : 0);
+  rf_time f = rf_view_frontier(v);
+  rf_time latest = f == UINT64_MAX ? UINT64_MAX - 1 : (f ? f - 1 : 0);
   if (v->retain && v->retain_from < latest) latest = v->retain_from;
   return latest > v->since ? latest : v->since;
 }
+
+rf_time rf_view_frontier(const rf_view *v);
 
 static int move_since(rf_view *v) {
   rf_time s = wanted_since(v);
@@ -103,9 +106,14 @@ int rf_view_retain_from(rf_view *v, rf_time t) {
   return move_since(v);
 }
 
+/* Complete times come from progress tracking, not from the batches seen:
+ * once the view's input frontier passes t, every batch holding updates at
+ * t has been inserted into the spine (its sender held a capability until
+ * then). */
 rf_time rf_view_frontier(const rf_view *v) {
-  if (!v) return 0;
-  return v->upper.n == 0 ? UINT64_MAX : v->upper.t[0];
+  if (!v || rf__graph_building(v->op.g)) return 0;
+  const rf__antichain *f = rf__port_frontier(&((rf_view *)v)->op.in[0]);
+  return f->n == 0 ? UINT64_MAX : f->t[0];
 }
 
 /* Resolves t (RF_TIME_LATEST included) to a readable time or an error. */
