@@ -35,6 +35,12 @@ int rf_graph_create(const rf_config *cfg, rf_graph **out) {
   RF_CHECK_ALLOC(g);
   if (cfg) g->cfg = *cfg;
   if (g->cfg.workers == 0) g->cfg.workers = 1;
+  if (g->cfg.workers > 1) {
+    rf__free(g);
+    return rf__error(RF_EINVAL, "rf_graph_create: %u workers requested; this version runs "
+                                "one worker, on the calling thread",
+                     cfg->workers);
+  }
   g->top.g = g;
   g->top.parent = NULL;
   g->top.depth = 0;

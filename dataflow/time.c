@@ -35,8 +35,19 @@ static int reserve(rf__antichain *a, uint32_t n) {
   return 0;
 }
 
+void rf__antichain_reset(rf__antichain *a, uint32_t dim) {
+  /* Capacity is counted in elements of the old dim: drop it if dim changes. */
+  if (a->dim != dim) {
+    rf__free(a->t);
+    a->t = NULL;
+    a->cap = 0;
+    a->dim = dim;
+  }
+  a->n = 0;
+}
+
 int rf__antichain_copy(rf__antichain *dst, const rf__antichain *src) {
-  dst->dim = src->dim;
+  rf__antichain_reset(dst, src->dim);
   if (reserve(dst, src->n) < 0) return RF_ENOMEM;
   if (src->n) memcpy(dst->t, src->t, (size_t)src->n * src->dim * sizeof(uint64_t));
   dst->n = src->n;

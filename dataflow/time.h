@@ -57,6 +57,8 @@ typedef struct rf__antichain {
 void rf__antichain_init(rf__antichain *a, uint32_t dim);
 void rf__antichain_free(rf__antichain *a);
 void rf__antichain_clear(rf__antichain *a);
+/* Empties the antichain and sets its dim (reallocating if the dim changes). */
+void rf__antichain_reset(rf__antichain *a, uint32_t dim);
 int rf__antichain_copy(rf__antichain *dst, const rf__antichain *src);
 /* Inserts t unless some element is <= t; removes elements >= t. Returns 1 if
  * the antichain changed, 0 if not, RF_ENOMEM. */

@@ -122,7 +122,8 @@ int rf_input_advance_to(rf_input *in, rf_time t) {
   int rc = rf__antichain_set1(&caps, &t);
   if (rc == 0) rc = rf__op_hold(&in->op, &caps);
   rf__antichain_free(&caps);
-  if (rc < 0) return rf__graph_fail(in->op.g, RF_ENOMEM);
+  if (rc < 0)
+    return rf__graph_fail(in->op.g, rf__error(RF_ENOMEM, "rf_input_advance_to: out of memory"));
   return 0;
 }
 

@@ -134,8 +134,7 @@ static int join_batch(join_op *j, int s, const rf__batch *b, rf__cursor *c, rf__
 /* The antichain `from` (times of from_dim words) as seen by an arrangement
  * of to_dim words: through the join's dim, extended or truncated. */
 static int project(const rf__antichain *from, uint32_t to_dim, rf__antichain *out) {
-  rf__antichain_clear(out);
-  out->dim = to_dim;
+  rf__antichain_reset(out, to_dim);
   uint64_t t[RF_MAX_DIM];
   for (uint32_t i = 0; i < from->n; i++) {
     rf__time_extend(rf__antichain_at(from, i), from->dim < to_dim ? from->dim : to_dim,

@@ -432,7 +432,10 @@ static const rf__op_class reduce_class = {"reduce", reduce_run, reduce_destroy, 
 int rf_reduce_push(rf_reduce_out *out, const rf_value *val, rf_diff count) {
   if (!out) return rf__error(RF_EINVAL, "rf_reduce_push: output is NULL");
   if (count == 0) return 0;
-  static const rf_value none[1] = {0};
+  static const rf_value none[RF_MAX_COLS] = {0};
+  if (!val && out->buf->arity > 0)
+    return out->err = rf__error(RF_EINVAL, "rf_reduce_push: value is NULL but the reducer "
+                                           "outputs %u columns", out->buf->arity);
   static const uint64_t no_time[1] = {0}; /* the buffer's rows have no time words */
   if (rf__upbuf_push(out->buf, val ? val : none, no_time, count) < 0)
     return out->err = rf__error(RF_ENOMEM, "rf_reduce_push: out of memory");
