@@ -129,33 +129,52 @@ void rf__builder_free(rf__builder *b) {
   rf__builder_init(b, b->key_arity, b->val_arity, b->dim);
 }
 
-/* Key and val arrays hold one extra offset slot for the closing entry that
- * rf__builder_done appends. */
-static int grow_keys(rf__builder *b, size_t n) {
-  size_t cap = b->keys_cap;
-  if (rf__grow((void **)&b->keys, &cap, n, b->key_arity * sizeof(uint64_t)) < 0) return RF_ENOMEM;
+/* Grows *p to exactly `need` items (no doubling: merges know their size). */
+static int fit(void **p, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap) return 0;
+  void *q = rf__realloc(*p, need * elem);
+  if (!q) return RF_ENOMEM;
+  *p = q;
+  *cap = need;
+  return 0;
+}
+
+/* The offsets arrays always have one slot more than the keys (vals) array
+ * has room for: push checks keys_cap (vals_cap) alone, and rf__builder_done
+ * appends the closing offset. A capacity is recorded only once every array
+ * it covers fits it. */
+static int grow_keys(rf__builder *b, size_t n, bool exact) {
+  size_t cap = b->keys_cap, elem = b->key_arity * sizeof(uint64_t);
+  int rc = exact ? fit((void **)&b->keys, &cap, n, elem)
+                 : rf__grow((void **)&b->keys, &cap, n, elem);
+  if (rc < 0 || fit((void **)&b->key_off, &b->key_off_cap, cap + 1, sizeof(size_t)) < 0)
+    return RF_ENOMEM;
   b->keys_cap = cap;
-  return rf__grow((void **)&b->key_off, &b->key_off_cap, n + 1, sizeof(size_t));
+  return 0;
 }
 
-static int grow_vals(rf__builder *b, size_t n) {
-  size_t cap = b->vals_cap;
-  if (rf__grow((void **)&b->vals, &cap, n, b->val_arity * sizeof(uint64_t)) < 0) return RF_ENOMEM;
+static int grow_vals(rf__builder *b, size_t n, bool exact) {
+  size_t cap = b->vals_cap, elem = b->val_arity * sizeof(uint64_t);
+  int rc = exact ? fit((void **)&b->vals, &cap, n, elem)
+                 : rf__grow((void **)&b->vals, &cap, n, elem);
+  if (rc < 0 || fit((void **)&b->val_off, &b->val_off_cap, cap + 1, sizeof(size_t)) < 0)
+    return RF_ENOMEM;
   b->vals_cap = cap;
-  return rf__grow((void **)&b->val_off, &b->val_off_cap, n + 1, sizeof(size_t));
+  return 0;
 }
 
-static int grow_upds(rf__builder *b, size_t n) {
-  size_t cap = b->upds_cap;
-  if (rf__grow((void **)&b->times, &cap, n, b->dim * sizeof(uint64_t)) < 0) return RF_ENOMEM;
-  cap = b->upds_cap;
-  if (rf__grow((void **)&b->diffs, &cap, n, sizeof(int64_t)) < 0) return RF_ENOMEM;
-  b->upds_cap = cap;
+static int grow_upds(rf__builder *b, size_t n, bool exact) {
+  size_t tc = b->upds_cap, dc = b->upds_cap, elem = b->dim * sizeof(uint64_t);
+  int rc = exact ? fit((void **)&b->times, &tc, n, elem)
+                 : rf__grow((void **)&b->times, &tc, n, elem);
+  if (rc < 0 || fit((void **)&b->diffs, &dc, tc, sizeof(int64_t)) < 0) return RF_ENOMEM;
+  b->upds_cap = tc;
   return 0;
 }
 
 int rf__builder_reserve_exact(rf__builder *b, size_t n_keys, size_t n_vals, size_t n_upds) {
-  if (grow_keys(b, n_keys) < 0 || grow_vals(b, n_vals) < 0 || grow_upds(b, n_upds) < 0)
+  if (grow_keys(b, n_keys, true) < 0 || grow_vals(b, n_vals, true) < 0 ||
+      grow_upds(b, n_upds, true) < 0)
     return RF_ENOMEM;
   return 0;
 }
@@ -164,21 +183,21 @@ int rf__builder_reserve(rf__builder *b, size_t n_upds) {
   return rf__builder_reserve_exact(b, n_upds, n_upds, n_upds);
 }
 
-static bool key_is_new(const rf__builder *b, const uint64_t *key) {
-  if (b->n_keys == 0) return true;
-  return rf__words_cmp(b->keys + (b->n_keys - 1) * b->key_arity, key, b->key_arity) != 0;
+/* Keys, vals and times are a few words: a plain loop beats a memcpy call. */
+static inline void copy_words(uint64_t *dst, const uint64_t *src, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) dst[i] = src[i];
 }
 
 static int push_key(rf__builder *b, const uint64_t *key) {
-  if (b->n_keys == b->keys_cap && grow_keys(b, b->n_keys + 1) < 0) return RF_ENOMEM;
-  memcpy(b->keys + b->n_keys * b->key_arity, key, b->key_arity * sizeof(uint64_t));
+  if (b->n_keys == b->keys_cap && grow_keys(b, b->n_keys + 1, false) < 0) return RF_ENOMEM;
+  copy_words(b->keys + b->n_keys * b->key_arity, key, b->key_arity);
   b->key_off[b->n_keys++] = b->n_vals;
   return 0;
 }
 
 static int push_val(rf__builder *b, const uint64_t *val) {
-  if (b->n_vals == b->vals_cap && grow_vals(b, b->n_vals + 1) < 0) return RF_ENOMEM;
-  if (b->val_arity) memcpy(b->vals + b->n_vals * b->val_arity, val, b->val_arity * sizeof(uint64_t));
+  if (b->n_vals == b->vals_cap && grow_vals(b, b->n_vals + 1, false) < 0) return RF_ENOMEM;
+  copy_words(b->vals + b->n_vals * b->val_arity, val, b->val_arity);
   b->val_off[b->n_vals++] = b->n_upds;
   return 0;
 }
@@ -186,18 +205,20 @@ static int push_val(rf__builder *b, const uint64_t *val) {
 int rf__builder_push(rf__builder *b, const uint64_t *key, const uint64_t *val,
                      const uint64_t *time, int64_t diff) {
   assert(diff != 0);
-  bool new_key = key_is_new(b, key);
-  bool new_val = new_key || rf__words_cmp(b->vals + (b->n_vals - 1) * b->val_arity, val,
-                                          b->val_arity) != 0;
-  assert(new_key || new_val ||
-         rf__time_cmp(b->times + (b->n_upds - 1) * b->dim, time, b->dim) < 0);
-  if (b->n_upds == b->upds_cap && grow_upds(b, b->n_upds + 1) < 0) return RF_ENOMEM;
+  /* Compared with the last push: (key, val, time) must strictly increase. */
+  int kc = b->n_keys ? rf__words_cmp(b->keys + (b->n_keys - 1) * b->key_arity, key, b->key_arity)
+                     : -1;
+  int vc = kc ? -1 : rf__words_cmp(b->vals + (b->n_vals - 1) * b->val_arity, val, b->val_arity);
+  assert(kc <= 0 && vc <= 0);
+  assert(vc < 0 || rf__time_cmp(b->times + (b->n_upds - 1) * b->dim, time, b->dim) < 0);
+  bool new_key = kc != 0, new_val = vc != 0;
+  if (b->n_upds == b->upds_cap && grow_upds(b, b->n_upds + 1, false) < 0) return RF_ENOMEM;
   if (new_key && push_key(b, key) < 0) return RF_ENOMEM;
   if (new_val && push_val(b, val) < 0) {
     if (new_key) b->n_keys--;
     return RF_ENOMEM;
   }
-  memcpy(b->times + b->n_upds * b->dim, time, b->dim * sizeof(uint64_t));
+  copy_words(b->times + b->n_upds * b->dim, time, b->dim);
   b->diffs[b->n_upds++] = diff;
   return 0;
 }

@@ -114,7 +114,7 @@ static int build_batch(rf__batcher *b, size_t n, const rf__antichain *upper, rf_
   rf__builder_init(&bld, b->key_arity, b->val_arity, b->dim);
   int rc = RF_ENOMEM;
   if (rf__sort_rows(p->rows, n, p->width, p->arity + p->dim) < 0) goto out;
-  if (rf__builder_reserve(&bld, n) < 0) goto out;
+  if (n > 0 && rf__builder_reserve(&bld, n) < 0) goto out;
   if (build_consolidated(&bld, p, n, &b->lower) < 0) goto out;
   *out = rf__builder_done(&bld, &b->lower, upper, &b->lower);
   if (*out) rc = 0;
@@ -138,7 +138,7 @@ int rf__batcher_seal(rf__batcher *b, const rf__antichain *upper, rf__batch **out
   }
   rf__antichain_free(&b->lower);
   b->lower = next;
-  memmove(p->rows, rf__upbuf_row(p, n), (p->n - n) * p->width * sizeof(uint64_t));
+  if (n < p->n) memmove(p->rows, rf__upbuf_row(p, n), (p->n - n) * p->width * sizeof(uint64_t));
   p->n -= n;
   *out = batch;
   return 0;

@@ -19,11 +19,16 @@ typedef struct rf__cursor {
   uint32_t n;            /* batches */
   rf__batch **b;         /* referenced batches */
   size_t *kpos;          /* per batch: current key index (== n_keys: done) */
-  size_t *vpos;          /* per batch: current val index within its key */
+  size_t *vpos;          /* per batch: current val index (into vals, in its key's range) */
   bool *at_key;          /* per batch: positioned at the current key */
   bool *at_val;          /* per batch: positioned at the current val */
   const uint64_t *key;   /* current key, NULL when done */
   const uint64_t *val;   /* current val, NULL when the key's vals are done */
+  /* Private: the batches (indices, in batch order) not yet exhausted, at
+   * the current key, and at the current val, so that steps only touch
+   * those. */
+  uint32_t *live, *keyed, *valued;
+  uint32_t n_live, n_keyed, n_valued;
 } rf__cursor;
 
 /* A cursor over batches[0..n) (each referenced; the array is copied). */

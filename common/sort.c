@@ -1,11 +1,15 @@
 /*
  * sort.c: row sorting (see sort.h).
  *
- * Design: LSD radix sort, one pass per byte of the key words from the least
- * significant, skipping every byte position whose value is the same in all
- * rows (node ids and epochs use few of their 64 bits, so most passes are
- * skipped). One histogram pass over the data finds all byte counts at
- * once. Small inputs use insertion sort.
+ * Design: LSD radix sort over only the bits that vary. One pass ORs each
+ * key word's XOR with the first row, so the sort knows which bit range of
+ * each word differs between rows (node ids and epochs use few of their 64
+ * bits). Those ranges are cut into digits of 8 bits (11 bits for large
+ * inputs, fewer passes over memory), one histogram pass counts every digit
+ * at once, and each digit whose values are not all equal costs one stable
+ * scatter pass, from the least significant digit of the last key word up.
+ * The scatter copies whole rows, specialised for the common widths so that
+ * the copy is a few moves. Small inputs use insertion sort.
  */
 #include "common/sort.h"
 
@@ -14,81 +18,153 @@
 #include "common/alloc.h"
 #include "rhizoflow.h"
 
+/* Key words whose varying bits are computed exactly; any further ones are
+ * treated as varying in every bit. */
+#define EXACT_WORDS 64
+#define SMALL_DIGIT 8
+#define LARGE_DIGIT 11
+#define LARGE_N (1u << 16)
+
+typedef struct digit {
+  uint32_t word;  /* key word it is taken from */
+  uint32_t shift; /* its lowest bit */
+  uint64_t mask;  /* its width, as a mask after shifting */
+} digit;
+
+/* Rows are a few words: a plain loop beats a memcpy call. */
+static inline void copy_row(uint64_t *dst, const uint64_t *src, uint32_t width) {
+  for (uint32_t i = 0; i < width; i++) dst[i] = src[i];
+}
+
 static void insertion_sort(uint64_t *rows, size_t n, uint32_t width, uint32_t key_words,
                            uint64_t *tmp) {
   for (size_t i = 1; i < n; i++) {
     uint64_t *r = rows + i * width;
     if (rf__words_cmp(r - width, r, key_words) <= 0) continue;
-    memcpy(tmp, r, width * sizeof(uint64_t));
+    copy_row(tmp, r, width);
     size_t j = i;
     while (j > 0 && rf__words_cmp(rows + (j - 1) * width, tmp, key_words) > 0) {
-      memcpy(rows + j * width, rows + (j - 1) * width, width * sizeof(uint64_t));
+      copy_row(rows + j * width, rows + (j - 1) * width, width);
       j--;
     }
-    memcpy(rows + j * width, tmp, width * sizeof(uint64_t));
+    copy_row(rows + j * width, tmp, width);
+  }
+}
+
+/* diff[w] = the bits of key word w that differ between some two rows. */
+static void varying_bits(const uint64_t *rows, size_t n, uint32_t width, uint32_t key_words,
+                         uint64_t *diff) {
+  uint32_t exact = key_words < EXACT_WORDS ? key_words : EXACT_WORDS;
+  for (uint32_t w = 0; w < key_words; w++) diff[w] = w < exact ? 0 : UINT64_MAX;
+  for (size_t i = 1; i < n; i++) {
+    const uint64_t *r = rows + i * width;
+    for (uint32_t w = 0; w < exact; w++) diff[w] |= r[w] ^ rows[w];
+  }
+}
+
+/* Lists the digits covering the varying bits, least significant first.
+ * Returns how many. */
+static size_t plan_digits(const uint64_t *diff, uint32_t key_words, uint32_t bits, digit *out) {
+  size_t n = 0;
+  for (uint32_t w = key_words; w-- > 0;) {
+    if (diff[w] == 0) continue;
+    uint32_t lo = (uint32_t)__builtin_ctzll(diff[w]), hi = 64 - (uint32_t)__builtin_clzll(diff[w]);
+    for (uint32_t s = lo; s < hi; s += bits) {
+      uint32_t b = hi - s < bits ? hi - s : bits;
+      out[n++] = (digit){w, s, (UINT64_C(1) << b) - 1};
+    }
+  }
+  return n;
+}
+
+static void histogram(const uint64_t *rows, size_t n, uint32_t width, const digit *d,
+                      size_t n_digits, size_t stride, size_t *counts) {
+  for (size_t i = 0; i < n; i++) {
+    const uint64_t *r = rows + i * width;
+    for (size_t p = 0; p < n_digits; p++)
+      counts[p * stride + ((r[d[p].word] >> d[p].shift) & d[p].mask)]++;
+  }
+}
+
+/* Turns counts into starting offsets; false if one value holds every row
+ * (the pass would change nothing). */
+static bool offsets(size_t *c, size_t buckets, size_t n) {
+  size_t off = 0;
+  for (size_t k = 0; k < buckets; k++) {
+    if (c[k] == n) return false;
+    size_t cnt = c[k];
+    c[k] = off;
+    off += cnt;
+  }
+  return true;
+}
+
+static inline __attribute__((always_inline)) void scatter(const uint64_t *src, uint64_t *dst,
+                                                          size_t n, uint32_t width, digit d,
+                                                          size_t *c) {
+  for (size_t i = 0; i < n; i++) {
+    const uint64_t *r = src + i * width;
+    size_t pos = c[(r[d.word] >> d.shift) & d.mask]++;
+    memcpy(dst + pos * width, r, width * sizeof(uint64_t));
+  }
+}
+
+/* One stable pass; constant widths let the compiler inline the row copy. */
+static void scatter_rows(const uint64_t *src, uint64_t *dst, size_t n, uint32_t width, digit d,
+                         size_t *c) {
+  switch (width) {
+  case 2: scatter(src, dst, n, 2, d, c); break;
+  case 3: scatter(src, dst, n, 3, d, c); break;
+  case 4: scatter(src, dst, n, 4, d, c); break;
+  case 5: scatter(src, dst, n, 5, d, c); break;
+  case 6: scatter(src, dst, n, 6, d, c); break;
+  case 7: scatter(src, dst, n, 7, d, c); break;
+  case 8: scatter(src, dst, n, 8, d, c); break;
+  default: scatter(src, dst, n, width, d, c); break;
   }
 }
 
 int rf__sort_rows(uint64_t *rows, size_t n, uint32_t width, uint32_t key_words) {
   if (n < 2 || key_words == 0) return 0;
-  if (n <= 32) {
+  if (n <= 32 && width <= RF_MAX_COLS + 8) {
     uint64_t tmp[RF_MAX_COLS + 8];
-    if (width <= RF_MAX_COLS + 8) {
-      insertion_sort(rows, n, width, key_words, tmp);
-      return 0;
-    }
+    insertion_sort(rows, n, width, key_words, tmp);
+    return 0;
   }
-  size_t n_pass = (size_t)key_words * 8;
-  size_t *counts = rf__calloc(n_pass * 256, sizeof(size_t));
-  if (!counts) return RF_ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    const uint64_t *r = rows + i * width;
-    for (uint32_t w = 0; w < key_words; w++) {
-      uint64_t v = r[w];
-      size_t base = ((size_t)w * 8) * 256;
-      for (int b = 0; b < 8; b++) counts[base + (size_t)b * 256 + ((v >> (8 * b)) & 0xff)]++;
-    }
-  }
-  uint64_t *buf = NULL;
-  uint64_t *src = rows, *dst = NULL;
+  uint32_t bits = n >= LARGE_N ? LARGE_DIGIT : SMALL_DIGIT;
+  size_t stride = (size_t)1 << bits, max_digits = (size_t)key_words * (64 / bits + 1);
+  /* One block: varying bits per word, the digit plan, then the counts. */
+  size_t head = key_words * sizeof(uint64_t) + max_digits * sizeof(digit);
+  head = (head + sizeof(size_t) - 1) / sizeof(size_t) * sizeof(size_t);
+  char *block = rf__malloc(head + max_digits * stride * sizeof(size_t));
+  if (!block) return RF_ENOMEM;
+  uint64_t *diff = (uint64_t *)block;
+  digit *plan = (digit *)(block + key_words * sizeof(uint64_t));
+  size_t *counts = (size_t *)(block + head);
+  varying_bits(rows, n, width, key_words, diff);
+  size_t n_digits = plan_digits(diff, key_words, bits, plan);
+  memset(counts, 0, n_digits * stride * sizeof(size_t));
+  histogram(rows, n, width, plan, n_digits, stride, counts);
+  uint64_t *buf = NULL, *src = rows, *dst = NULL;
   int rc = 0;
-  /* Least significant first: the last key word's low byte, up to word 0's
-   * high byte. */
-  for (int w = (int)key_words - 1; w >= 0; w--) {
-    for (int b = 0; b < 8; b++) {
-      size_t *c = counts + ((size_t)w * 8 + (size_t)b) * 256;
-      int single = 0;
-      for (int k = 0; k < 256; k++)
-        if (c[k] == n) single = 1;
-      if (single) continue;
+  for (size_t p = 0; p < n_digits; p++) {
+    size_t *c = counts + p * stride;
+    if (!offsets(c, (size_t)plan[p].mask + 1, n)) continue;
+    if (!buf) {
+      buf = rf__malloc(n * width * sizeof(uint64_t));
       if (!buf) {
-        buf = rf__malloc(n * width * sizeof(uint64_t));
-        if (!buf) {
-          rc = RF_ENOMEM;
-          goto out;
-        }
-        dst = buf;
+        rc = RF_ENOMEM;
+        break;
       }
-      size_t off = 0;
-      for (int k = 0; k < 256; k++) {
-        size_t cnt = c[k];
-        c[k] = off;
-        off += cnt;
-      }
-      int shift = 8 * b;
-      for (size_t i = 0; i < n; i++) {
-        const uint64_t *r = src + i * width;
-        size_t pos = c[(r[w] >> shift) & 0xff]++;
-        memcpy(dst + pos * width, r, width * sizeof(uint64_t));
-      }
-      uint64_t *t = src;
-      src = dst;
-      dst = t;
+      dst = buf;
     }
+    scatter_rows(src, dst, n, width, plan[p], c);
+    uint64_t *t = src;
+    src = dst;
+    dst = t;
   }
-  if (src != rows) memcpy(rows, src, n * width * sizeof(uint64_t));
-out:
+  if (rc == 0 && src != rows) memcpy(rows, src, n * width * sizeof(uint64_t));
   rf__free(buf);
-  rf__free(counts);
+  rf__free(block);
   return rc;
 }

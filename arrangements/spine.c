@@ -1,0 +1,810 @@
+/*
+ * spine.c: the trace of one arranged collection, a fueled LSM of batches
+ * (see spine.h; the full note is docs/spine.md).
+ *
+ * Design
+ *
+ *   Batches live in levels 0..N_LEVELS-1. Level i holds batches of up to
+ *   about 2^i updates, as nothing (EMPTY), one batch (SINGLE) or two batches
+ *   being merged (PAIR). Higher levels hold older batches: reading the levels
+ *   from the top down, each PAIR as (older a, newer b), then the pending
+ *   queue, lists the batches in time order, each one's lower the previous
+ *   one's upper.
+ *
+ *   A new batch of n updates enters at level k = ceil(log2 n). First every
+ *   merge in progress gets fuel 8 * 2^k and advances by that much work; then
+ *   the levels below k are rolled up into level k (they hold fewer than 2^k
+ *   updates together), level k is made room in, and the batch is put there,
+ *   starting a merge if the level held a batch. A finished merge whose
+ *   result outgrew its level moves up one level, maybe starting a merge
+ *   there. Fuel is granted in proportion to the inserted updates, so each
+ *   merge is done long before its level is needed again and no insert stalls
+ *   on a large merge (the argument of differential dataflow's fueled spine).
+ *
+ *   A merge walks both inputs one (key, val) at a time, advances every time
+ *   to the spine's logical `since` (captured when the merge starts), sums
+ *   the diffs of equal times and drops zeros, so vals and keys that cancel
+ *   out disappear (logical compaction). Merges with an empty input cost
+ *   O(1): the other batch is reframed under the joint frontiers.
+ *
+ *   Batches whose upper the readers' physical frontier has not passed wait,
+ *   unmerged, in the pending queue (physical compaction); they enter the
+ *   levels, in order, once it has.
+ *
+ *   rf__spine_exert spends idle fuel: it advances merges in progress
+ *   (smallest first), then starts merges no insert would: the cheapest pair
+ *   of adjacent batches, or else the recompaction of a single batch whose
+ *   upper the since has overtaken. An idle merge must be paid for: by
+ *   credit (each inserted update earns IDLE_CREDIT units) or by itself,
+ *   when it is sure to remove half of its input (since has overtaken all
+ *   its times, some input still lags, two or more updates per val). So
+ *   after a burst the merges finish and what cancels goes without more
+ *   input (memory falls back), while a steady trickle of small batches with
+ *   idle gaps never rewrites a large batch more than the trickle paid for.
+ *
+ * Invariants
+ *
+ *   - Levels top-down, then pending, are contiguous in time; a PAIR's a
+ *     precedes its b. Moves only go to empty levels or make a batch the
+ *     newest input of a PAIR whose older input is the level's batch.
+ *   - Every batch in the levels has an upper the physical frontier had
+ *     passed when it entered; pending batches are never merged.
+ *   - since only moves forward: it is the meet of the readers' logical
+ *     frontiers, or upper when there are no readers.
+ *   - Every merge output is a valid batch: sorted, consolidated, no zero
+ *     diffs, times advanced to its since.
+ *   - Idle work is bounded by the input: credit-paid merges cost at most
+ *     IDLE_CREDIT per inserted update, self-paying ones two units per
+ *     update they remove, merges with an empty input nothing.
+ *   - After an RF_ENOMEM every batch is still held exactly once and in
+ *     order; the failed step is retried by the next call.
+ *
+ * Threads: rf__spine_* and rf__reader_* run on the worker owning the spine
+ * (the arrange operator writes, its readers set frontiers and open cursors
+ * there). A cursor holds its own batch references and may then be used on
+ * any thread, whatever the spine merges meanwhile.
+ */
+#include "arrangements/spine.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/sort.h"
+
+/* Level i holds batches of up to 2^i updates; sizes are size_t. */
+#define N_LEVELS 66
+/* Fuel per update granted to each merge in progress by an insert. */
+#define FUEL_PER_UPDATE 8
+/* Idle merge work each inserted update pays for in advance. */
+#define IDLE_CREDIT 2
+
+typedef enum { LEVEL_EMPTY, LEVEL_SINGLE, LEVEL_PAIR } level_kind;
+
+typedef struct merge {
+  rf__builder out;
+  rf__antichain since;   /* times are advanced to this frontier */
+  size_t ka, va, kb, vb; /* next key and val in a and in b */
+} merge;
+
+typedef struct level {
+  level_kind kind;
+  rf__batch *a; /* SINGLE: the batch; PAIR: the older input */
+  rf__batch *b; /* PAIR: the newer input, NULL when a is recompacted alone */
+  merge *m;     /* PAIR: the merge state, NULL until the merge starts */
+} level;
+
+struct rf__spine {
+  uint32_t key_arity, val_arity, dim;
+  rf__antichain upper;
+  rf__antichain since;    /* logical compaction frontier */
+  rf__antichain physical; /* batches enter the levels once this passes their upper */
+  level levels[N_LEVELS];
+  uint32_t n_levels;      /* levels above n_levels - 1 are EMPTY */
+  rf__batch **pending;    /* waiting for the physical frontier, oldest first */
+  size_t n_pending, pending_cap;
+  rf__reader **readers;
+  size_t n_readers, readers_cap;
+  uint64_t *scratch;      /* (time, diff) rows of one val during merges */
+  size_t scratch_cap;     /* in words */
+  size_t idle_credit;     /* merge work idle exertion may still start */
+};
+
+struct rf__reader {
+  rf__spine *s;
+  rf__antichain logical, physical;
+};
+
+/* ---- sizes ------------------------------------------------------------ */
+
+/* The level for n updates: ceil(log2 n), 0 for n <= 1. */
+static uint32_t size_class(size_t n) {
+  return n <= 1 ? 0 : (uint32_t)(64 - __builtin_clzll((unsigned long long)(n - 1)));
+}
+
+static size_t insert_fuel(uint32_t k) {
+  return k >= 60 ? SIZE_MAX : (size_t)FUEL_PER_UPDATE << k;
+}
+
+static void note_level(rf__spine *s, uint32_t i) {
+  if (i + 1 > s->n_levels) s->n_levels = i + 1;
+}
+
+/* ---- merging one (key, val) -------------------------------------------- */
+
+/* The updates [lo, hi) of one val of batch b (b NULL: none). */
+typedef struct run {
+  const rf__batch *b;
+  size_t lo, hi;
+} run;
+
+static size_t run_len(run r) { return r.b ? r.hi - r.lo : 0; }
+
+static bool needs_advance(const rf__antichain *since, run r) {
+  if (!r.b || since->n == 0) return false;
+  uint32_t d = since->dim;
+  for (size_t u = r.lo; u < r.hi; u++) {
+    const uint64_t *t = rf__batch_time(r.b, u);
+    if (since->n == 1 ? !rf__time_le(since->t, t, d) : !rf__antichain_le(since, t)) return true;
+  }
+  return false;
+}
+
+static void advance_time(const rf__antichain *since, const uint64_t *t, uint64_t *out,
+                         uint32_t dim) {
+  if (since->n == 1)
+    rf__time_join(t, since->t, out, dim); /* the meet over one element */
+  else
+    rf__time_advance(t, since, out);
+}
+
+/* Two runs whose times need no advancing: a sorted merge, summing equal
+ * times. */
+static int push_merged(rf__builder *out, const uint64_t *key, const uint64_t *val, run ra,
+                       run rb) {
+  uint32_t d = out->dim;
+  size_t i = ra.lo, j = rb.lo, ie = ra.b ? ra.hi : i, je = rb.b ? rb.hi : j;
+  while (i < ie || j < je) {
+    int c = i == ie ? 1 : j == je ? -1
+                        : rf__time_cmp(rf__batch_time(ra.b, i), rf__batch_time(rb.b, j), d);
+    const uint64_t *t = c <= 0 ? rf__batch_time(ra.b, i) : rf__batch_time(rb.b, j);
+    int64_t diff = (c <= 0 ? ra.b->diffs[i++] : 0) + (c >= 0 ? rb.b->diffs[j++] : 0);
+    if (diff != 0) RF_FORWARD_IF_ERROR(rf__builder_push(out, key, val, t, diff));
+  }
+  return 0;
+}
+
+static uint64_t *fill_advanced(uint64_t *row, const rf__antichain *since, run r, uint32_t d) {
+  for (size_t u = r.lo; r.b && u < r.hi; u++, row += d + 1) {
+    advance_time(since, rf__batch_time(r.b, u), row, d);
+    row[d] = (uint64_t)r.b->diffs[u];
+  }
+  return row;
+}
+
+/* Two runs with times to advance: copy advanced into scratch, sort by time,
+ * consolidate. Nothing is pushed unless scratch and sorting succeed. */
+static int push_advanced(rf__spine *s, merge *m, const uint64_t *key, const uint64_t *val,
+                         run ra, run rb) {
+  uint32_t d = s->dim, w = d + 1;
+  size_t n = run_len(ra) + run_len(rb);
+  if (rf__grow((void **)&s->scratch, &s->scratch_cap, n * w, sizeof(uint64_t)) < 0)
+    return rf__error(RF_ENOMEM, "rf__spine: out of memory compacting %zu updates", n);
+  fill_advanced(fill_advanced(s->scratch, &m->since, ra, d), &m->since, rb, d);
+  if (rf__sort_rows(s->scratch, n, w, d) < 0)
+    return rf__error(RF_ENOMEM, "rf__spine: out of memory sorting %zu updates", n);
+  for (size_t i = 0; i < n;) {
+    const uint64_t *r = s->scratch + i * w;
+    int64_t sum = (int64_t)r[d];
+    size_t j = i + 1;
+    while (j < n && rf__time_eq(s->scratch + j * w, r, d)) sum += (int64_t)s->scratch[j++ * w + d];
+    if (sum != 0) RF_FORWARD_IF_ERROR(rf__builder_push(&m->out, key, val, r, sum));
+    i = j;
+  }
+  return 0;
+}
+
+/* 1-dim times: advancing is t -> max(t, floor), which keeps both runs
+ * sorted, so one merge pass advances, sums equal times and pushes. */
+static int push_merged_1d(rf__builder *out, const uint64_t *key, const uint64_t *val, run ra,
+                          run rb, uint64_t floor) {
+  size_t i = ra.lo, j = rb.lo, ie = ra.b ? ra.hi : i, je = rb.b ? rb.hi : j;
+  uint64_t cur = 0;
+  int64_t acc = 0;
+  while (i < ie || j < je) {
+    uint64_t ta = i < ie ? ra.b->times[i] : 0, tb = j < je ? rb.b->times[j] : 0;
+    ta = ta < floor ? floor : ta;
+    tb = tb < floor ? floor : tb;
+    bool take_a = i < ie && (j == je || ta <= tb);
+    uint64_t t = take_a ? ta : tb;
+    if (acc != 0 && t != cur) RF_FORWARD_IF_ERROR(rf__builder_push(out, key, val, &cur, acc));
+    if (t != cur) acc = 0;
+    cur = t;
+    acc += take_a ? ra.b->diffs[i++] : rb.b->diffs[j++];
+  }
+  if (acc != 0) RF_FORWARD_IF_ERROR(rf__builder_push(out, key, val, &cur, acc));
+  return 0;
+}
+
+static int emit_val(rf__spine *s, merge *m, const uint64_t *key, const uint64_t *val, run ra,
+                    run rb) {
+  if (s->dim == 1) return push_merged_1d(&m->out, key, val, ra, rb, m->since.n ? m->since.t[0] : 0);
+  if (needs_advance(&m->since, ra) || needs_advance(&m->since, rb))
+    return push_advanced(s, m, key, val, ra, rb);
+  return push_merged(&m->out, key, val, ra, rb);
+}
+
+static run val_run(const rf__batch *b, size_t v) {
+  return (run){b, b->val_off[v], b->val_off[v + 1]};
+}
+
+/* Moves past val v of key k of b. */
+static void next_val(const rf__batch *b, size_t *k, size_t *v) {
+  if (++*v == b->key_off[*k + 1]) ++*k;
+}
+
+/* Which input holds the next (key, val): -1 a, 1 b, 0 both. */
+static int next_side(const level *L, const merge *m) {
+  const rf__batch *a = L->a, *b = L->b;
+  bool ha = m->ka < a->n_keys, hb = b && m->kb < b->n_keys;
+  if (!hb) return -1;
+  if (!ha) return 1;
+  int c = rf__words_cmp(rf__batch_key(a, m->ka), rf__batch_key(b, m->kb), a->key_arity);
+  if (c == 0)
+    c = rf__words_cmp(rf__batch_val(a, m->va), rf__batch_val(b, m->vb), a->val_arity);
+  return c < 0 ? -1 : c > 0;
+}
+
+static bool merge_exhausted(const level *L) {
+  return L->m->ka >= L->a->n_keys && (!L->b || L->m->kb >= L->b->n_keys);
+}
+
+/* Merges the next (key, val) of the PAIR at L, adding the updates it read
+ * to *used. */
+static int merge_step(rf__spine *s, level *L, size_t *used) {
+  merge *m = L->m;
+  int side = next_side(L, m);
+  const rf__batch *src = side <= 0 ? L->a : L->b;
+  size_t k = side <= 0 ? m->ka : m->kb, v = side <= 0 ? m->va : m->vb;
+  run ra = side <= 0 ? val_run(L->a, m->va) : (run){NULL, 0, 0};
+  run rb = side >= 0 ? val_run(L->b, m->vb) : (run){NULL, 0, 0};
+  RF_FORWARD_IF_ERROR(emit_val(s, m, rf__batch_key(src, k), rf__batch_val(src, v), ra, rb));
+  if (side <= 0) next_val(L->a, &m->ka, &m->va);
+  if (side >= 0) next_val(L->b, &m->kb, &m->vb);
+  *used += run_len(ra) + run_len(rb);
+  return 0;
+}
+
+/* ---- level states ------------------------------------------------------ */
+
+static void merge_free(merge *m) {
+  if (!m) return;
+  rf__builder_free(&m->out);
+  rf__antichain_free(&m->since);
+  rf__free(m);
+}
+
+/* The PAIR at L is done, with result r. */
+static void pair_finish(level *L, rf__batch *r) {
+  merge_free(L->m);
+  rf__batch_unref(L->a);
+  rf__batch_unref(L->b);
+  *L = (level){LEVEL_SINGLE, r, NULL, NULL};
+}
+
+/* a and b merged when one of them is empty: no update moves. */
+static rf__batch *joined_frame(const rf__spine *s, rf__batch *a, rf__batch *b) {
+  if (b->n_upds > 0) return rf__batch_reframe(b, &a->lower, &b->upper, &b->since);
+  if (a->n_upds > 0) return rf__batch_reframe(a, &a->lower, &b->upper, &a->since);
+  return rf__batch_empty(s->key_arity, s->val_arity, s->dim, &a->lower, &b->upper);
+}
+
+static int merge_start(rf__spine *s, level *L) {
+  rf__batch *a = L->a, *b = L->b;
+  if (b && (a->n_upds == 0 || b->n_upds == 0)) {
+    rf__batch *r = joined_frame(s, a, b);
+    RF_CHECK_ALLOC(r);
+    pair_finish(L, r);
+    return 0;
+  }
+  merge *m = rf__calloc(1, sizeof *m);
+  RF_CHECK_ALLOC(m);
+  rf__builder_init(&m->out, s->key_arity, s->val_arity, s->dim);
+  rf__antichain_init(&m->since, s->dim);
+  size_t nk = a->n_keys + (b ? b->n_keys : 0), nv = a->n_vals + (b ? b->n_vals : 0);
+  size_t nu = a->n_upds + (b ? b->n_upds : 0);
+  if (rf__antichain_copy(&m->since, &s->since) < 0 ||
+      rf__builder_reserve_exact(&m->out, nk, nv, nu) < 0) {
+    merge_free(m);
+    return rf__error(RF_ENOMEM, "rf__spine: out of memory starting a merge of %zu updates", nu);
+  }
+  L->m = m;
+  return 0;
+}
+
+static int merge_finish(level *L) {
+  const rf__antichain *upper = L->b ? &L->b->upper : &L->a->upper;
+  rf__batch *r = rf__builder_done(&L->m->out, &L->a->lower, upper, &L->m->since);
+  RF_CHECK_ALLOC(r);
+  pair_finish(L, r);
+  return 0;
+}
+
+/* Spends up to *fuel on the PAIR at L (starting it if needed). Returns 1
+ * when it is done (L is then SINGLE), 0 if work remains, or RF_ENOMEM. */
+static int pair_work(rf__spine *s, level *L, size_t *fuel) {
+  if (!L->m) {
+    RF_FORWARD_IF_ERROR(merge_start(s, L));
+    if (L->kind == LEVEL_SINGLE) return 1;
+  }
+  while (*fuel > 0 && !merge_exhausted(L)) {
+    size_t used = 0;
+    RF_FORWARD_IF_ERROR(merge_step(s, L, &used));
+    *fuel = used >= *fuel ? 0 : *fuel - used;
+  }
+  if (!merge_exhausted(L)) return 0;
+  RF_FORWARD_IF_ERROR(merge_finish(L));
+  return 1;
+}
+
+static int complete_level(rf__spine *s, uint32_t i) {
+  if (s->levels[i].kind != LEVEL_PAIR) return 0;
+  size_t fuel = SIZE_MAX;
+  int rc = pair_work(s, &s->levels[i], &fuel);
+  return rc < 0 ? rc : 0;
+}
+
+/* Makes the batch (which is newer than everything at level i) the newest
+ * at level i: EMPTY becomes SINGLE, SINGLE becomes a PAIR. */
+static void put(rf__spine *s, uint32_t i, rf__batch *batch) {
+  level *L = &s->levels[i];
+  assert(L->kind != LEVEL_PAIR);
+  if (L->kind == LEVEL_EMPTY)
+    *L = (level){LEVEL_SINGLE, batch, NULL, NULL};
+  else
+    *L = (level){LEVEL_PAIR, L->a, batch, NULL};
+  note_level(s, i);
+}
+
+static int make_room(rf__spine *s, uint32_t i);
+
+/* Moves level i's SINGLE up into level i + 1. */
+static int lift(rf__spine *s, uint32_t i) {
+  assert(i + 1 < N_LEVELS);
+  RF_FORWARD_IF_ERROR(make_room(s, i + 1));
+  put(s, i + 1, s->levels[i].a);
+  s->levels[i] = (level){LEVEL_EMPTY, NULL, NULL, NULL};
+  return 0;
+}
+
+/* Moves level i's SINGLE up if it has outgrown the level. */
+static int promote(rf__spine *s, uint32_t i) {
+  level *L = &s->levels[i];
+  if (L->kind == LEVEL_SINGLE && size_class(L->a->n_upds) > i) return lift(s, i);
+  return 0;
+}
+
+/* Readies level i to take a new batch: no merge in progress, and no batch
+ * too large for the level. */
+static int make_room(rf__spine *s, uint32_t i) {
+  RF_FORWARD_IF_ERROR(complete_level(s, i));
+  return promote(s, i);
+}
+
+/* Merges everything below level k into level k. */
+static int roll_up(rf__spine *s, uint32_t k) {
+  for (uint32_t j = 0; j < k && j < s->n_levels; j++) {
+    if (s->levels[j].kind == LEVEL_EMPTY) continue;
+    RF_FORWARD_IF_ERROR(complete_level(s, j));
+    RF_FORWARD_IF_ERROR(lift(s, j));
+  }
+  return 0;
+}
+
+/* Gives each merge in progress `fuel`, largest first, so that a finished
+ * merge moving up finds the level above already advanced. */
+static int apply_fuel(rf__spine *s, size_t fuel) {
+  for (uint32_t i = s->n_levels; i-- > 0;) {
+    if (s->levels[i].kind != LEVEL_PAIR) continue;
+    size_t f = fuel;
+    int rc = pair_work(s, &s->levels[i], &f);
+    if (rc < 0) return rc;
+    if (rc == 1) RF_FORWARD_IF_ERROR(promote(s, i));
+  }
+  return 0;
+}
+
+/* Moves batches down into empty levels their size fits, and drops empty
+ * top levels. */
+static void tidy(rf__spine *s) {
+  for (uint32_t j = s->n_levels; j-- > 1;) {
+    level *L = &s->levels[j];
+    if (L->kind != LEVEL_SINGLE || size_class(L->a->n_upds) >= j) continue;
+    if (s->levels[j - 1].kind != LEVEL_EMPTY) continue;
+    s->levels[j - 1] = *L;
+    *L = (level){LEVEL_EMPTY, NULL, NULL, NULL};
+  }
+  while (s->n_levels > 0 && s->levels[s->n_levels - 1].kind == LEVEL_EMPTY) s->n_levels--;
+}
+
+/* Takes the batch at the front of the pending queue into the levels. On
+ * error it stays pending. */
+static int introduce(rf__spine *s, rf__batch *batch) {
+  uint32_t k = size_class(batch->n_upds);
+  RF_FORWARD_IF_ERROR(apply_fuel(s, insert_fuel(k)));
+  RF_FORWARD_IF_ERROR(roll_up(s, k));
+  RF_FORWARD_IF_ERROR(make_room(s, k));
+  put(s, k, batch);
+  tidy(s);
+  return 0;
+}
+
+/* Introduces the pending batches whose upper the physical frontier has
+ * passed, oldest first. */
+static int consider_merges(rf__spine *s) {
+  size_t done = 0;
+  int rc = 0;
+  while (done < s->n_pending && rf__antichain_dominates(&s->pending[done]->upper, &s->physical)) {
+    rc = introduce(s, s->pending[done]);
+    if (rc < 0) break;
+    done++;
+  }
+  if (done > 0)
+    memmove(s->pending, s->pending + done, (s->n_pending - done) * sizeof *s->pending);
+  s->n_pending -= done;
+  return rc;
+}
+
+/* ---- idle work ---------------------------------------------------------- */
+
+/* Has b's since not yet been overtaken by b's upper (its times may still
+ * collapse further)? */
+static bool lagging(const rf__batch *b) { return !rf__antichain_dominates(&b->upper, &b->since); }
+
+/* Would re-merging b alone shrink it? Only if some val has several times
+ * (n_upds > n_vals) and since has overtaken b's upper since b was built. */
+static bool recompactable(const rf__spine *s, const rf__batch *b) {
+  return b->n_upds > b->n_vals && s->since.n > 0 && rf__antichain_dominates(&b->upper, &s->since) &&
+         lagging(b);
+}
+
+/* Will merging x with its newer neighbour y (NULL: x alone) drop at least
+ * half of their updates? So when since has overtaken all their times, some
+ * input still lags, and there are two updates per val or more (for 1-dim
+ * times each val then keeps one update; for product times it is the best
+ * cheap estimate). Such a merge pays for itself: each update it removes
+ * pays for two units of work, and an update is removed only once. */
+static bool halves(const rf__spine *s, const rf__batch *x, const rf__batch *y) {
+  const rf__batch *newest = y ? y : x;
+  size_t upds = x->n_upds + (y ? y->n_upds : 0), vals = x->n_vals + (y ? y->n_vals : 0);
+  return s->since.n > 0 && upds / 2 >= vals && (lagging(x) || (y && lagging(y))) &&
+         rf__antichain_dominates(&newest->upper, &s->since);
+}
+
+/* The work of merging two adjacent batches (none if one is empty). */
+static size_t pair_cost(const rf__batch *older, const rf__batch *newer) {
+  if (older->n_upds == 0 || newer->n_upds == 0) return 0;
+  return older->n_upds + newer->n_upds;
+}
+
+/* Idle merges are paid by the credit inserts earned, or by what they
+ * remove. */
+static bool affordable(const rf__spine *s, const rf__batch *x, const rf__batch *y, size_t cost) {
+  return cost <= s->idle_credit || halves(s, x, y);
+}
+
+/* Finds the idle work to start when no merge is in progress: the cheapest
+ * affordable pair of adjacent batches, at levels *lo < *hi, or else a batch
+ * at *lo == *hi to recompact alone. */
+static bool find_idle(const rf__spine *s, uint32_t *lo, uint32_t *hi, size_t *cost) {
+  const rf__batch *newer = NULL;
+  uint32_t newer_at = 0;
+  bool found = false;
+  for (uint32_t i = 0; i < s->n_levels; i++) {
+    const level *L = &s->levels[i];
+    if (L->kind != LEVEL_SINGLE) continue;
+    size_t c = newer ? pair_cost(L->a, newer) : SIZE_MAX;
+    if (newer && (!found || c < *cost) && affordable(s, L->a, newer, c)) {
+      *lo = newer_at;
+      *hi = i;
+      *cost = c;
+      found = true;
+    }
+    newer = L->a;
+    newer_at = i;
+  }
+  for (uint32_t i = 0; i < s->n_levels && !found; i++) {
+    const rf__batch *b = s->levels[i].a;
+    if (s->levels[i].kind != LEVEL_SINGLE || !recompactable(s, b) ||
+        !affordable(s, b, NULL, b->n_upds))
+      continue;
+    *lo = *hi = i;
+    *cost = b->n_upds;
+    found = true;
+  }
+  return found;
+}
+
+/* Starts the idle merge find_idle chose, charging the credit if it pays. */
+static void start_idle(rf__spine *s, uint32_t lo, uint32_t hi, size_t cost) {
+  level *H = &s->levels[hi];
+  if (cost <= s->idle_credit) s->idle_credit -= cost;
+  if (lo == hi) {
+    *H = (level){LEVEL_PAIR, H->a, NULL, NULL};
+    return;
+  }
+  /* The levels between lo and hi are empty, so the two are adjacent. */
+  *H = (level){LEVEL_PAIR, H->a, s->levels[lo].a, NULL};
+  s->levels[lo] = (level){LEVEL_EMPTY, NULL, NULL, NULL};
+}
+
+static bool merging(const rf__spine *s) {
+  for (uint32_t i = 0; i < s->n_levels; i++)
+    if (s->levels[i].kind == LEVEL_PAIR) return true;
+  return false;
+}
+
+/* Spends the shared pool *fuel on merges in progress, smallest first. */
+static int spend(rf__spine *s, size_t *fuel) {
+  for (uint32_t i = 0; i < s->n_levels; i++) {
+    if (s->levels[i].kind != LEVEL_PAIR) continue;
+    int rc = pair_work(s, &s->levels[i], fuel);
+    if (rc < 0) return rc;
+    if (rc == 1) RF_FORWARD_IF_ERROR(promote(s, i));
+  }
+  return 0;
+}
+
+int rf__spine_exert(rf__spine *s, size_t *fuel) {
+  uint32_t lo, hi;
+  size_t cost;
+  for (;;) {
+    int rc = spend(s, fuel);
+    if (rc < 0) return rc;
+    if (merging(s) || !find_idle(s, &lo, &hi, &cost)) break;
+    start_idle(s, lo, hi, cost);
+  }
+  tidy(s);
+  return rf__spine_has_work(s) ? 1 : 0;
+}
+
+bool rf__spine_has_work(const rf__spine *s) {
+  uint32_t lo, hi;
+  size_t cost;
+  return merging(s) || find_idle(s, &lo, &hi, &cost);
+}
+
+/* ---- frontiers and readers ---------------------------------------------- */
+
+/* out = the meet of every reader's logical (or physical) frontier; out is
+ * left as it was on RF_ENOMEM. */
+static int readers_meet(const rf__spine *s, bool logical, rf__antichain *out) {
+  rf__antichain acc;
+  rf__antichain_init(&acc, s->dim);
+  for (size_t i = 0; i < s->n_readers; i++) {
+    const rf__reader *r = s->readers[i];
+    const rf__antichain *f = logical ? &r->logical : &r->physical;
+    if (rf__antichain_meet(&acc, f, &acc) < 0) {
+      rf__antichain_free(&acc);
+      return RF_ENOMEM;
+    }
+  }
+  rf__antichain_free(out);
+  *out = acc;
+  return 0;
+}
+
+/* Recomputes since and physical from the readers (or from upper when there
+ * are none), then introduces the pending batches the physical frontier now
+ * passes. */
+static int refresh_frontiers(rf__spine *s) {
+  int rc = 0;
+  if (s->n_readers == 0) {
+    if (rf__antichain_dominates(&s->since, &s->upper))
+      rc = rf__antichain_copy(&s->since, &s->upper);
+    if (rc == 0) rc = rf__antichain_copy(&s->physical, &s->upper);
+  } else {
+    rc = readers_meet(s, true, &s->since);
+    if (rc == 0) rc = readers_meet(s, false, &s->physical);
+  }
+  if (rc < 0) return rf__error(RF_ENOMEM, "rf__spine: out of memory updating frontiers");
+  return consider_merges(s);
+}
+
+rf__spine *rf__spine_new(uint32_t key_arity, uint32_t val_arity, uint32_t dim) {
+  rf__spine *s = rf__calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->key_arity = key_arity;
+  s->val_arity = val_arity;
+  s->dim = dim;
+  rf__antichain_init(&s->upper, dim);
+  rf__antichain_init(&s->since, dim);
+  rf__antichain_init(&s->physical, dim);
+  uint64_t zero[RF_MAX_DIM] = {0};
+  if (rf__antichain_set1(&s->upper, zero) < 0 || rf__antichain_set1(&s->since, zero) < 0 ||
+      rf__antichain_set1(&s->physical, zero) < 0) {
+    rf__spine_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+void rf__spine_free(rf__spine *s) {
+  if (!s) return;
+  assert(s->n_readers == 0);
+  for (uint32_t i = 0; i < N_LEVELS; i++) {
+    merge_free(s->levels[i].m);
+    rf__batch_unref(s->levels[i].a);
+    rf__batch_unref(s->levels[i].b);
+  }
+  for (size_t i = 0; i < s->n_pending; i++) rf__batch_unref(s->pending[i]);
+  rf__free(s->pending);
+  rf__free(s->readers);
+  rf__free(s->scratch);
+  rf__antichain_free(&s->upper);
+  rf__antichain_free(&s->since);
+  rf__antichain_free(&s->physical);
+  rf__free(s);
+}
+
+int rf__spine_insert(rf__spine *s, rf__batch *b) {
+  if (b->key_arity != s->key_arity || b->val_arity != s->val_arity || b->dim != s->dim ||
+      !rf__antichain_eq(&b->lower, &s->upper)) {
+    rf__batch_unref(b);
+    return rf__error(RF_EINVAL, "rf__spine_insert: the batch's shape or lower does not "
+                                "continue the spine");
+  }
+  rf__antichain upper;
+  rf__antichain_init(&upper, s->dim);
+  if (rf__grow((void **)&s->pending, &s->pending_cap, s->n_pending + 1, sizeof *s->pending) < 0 ||
+      rf__antichain_copy(&upper, &b->upper) < 0) {
+    rf__antichain_free(&upper);
+    rf__batch_unref(b);
+    return rf__error(RF_ENOMEM, "rf__spine_insert: out of memory");
+  }
+  s->pending[s->n_pending++] = b;
+  size_t credit = IDLE_CREDIT * b->n_upds;
+  s->idle_credit = SIZE_MAX - s->idle_credit < credit ? SIZE_MAX : s->idle_credit + credit;
+  rf__antichain_free(&s->upper);
+  s->upper = upper;
+  return refresh_frontiers(s);
+}
+
+const rf__antichain *rf__spine_upper(const rf__spine *s) { return &s->upper; }
+const rf__antichain *rf__spine_since(const rf__spine *s) { return &s->since; }
+
+/* Calls fn on every batch held, in time order (merge inputs included). */
+static void each_batch(const rf__spine *s, void (*fn)(void *, rf__batch *), void *ctx) {
+  for (uint32_t i = s->n_levels; i-- > 0;) {
+    const level *L = &s->levels[i];
+    if (L->a) fn(ctx, L->a);
+    if (L->b) fn(ctx, L->b);
+  }
+  for (size_t i = 0; i < s->n_pending; i++) fn(ctx, s->pending[i]);
+}
+
+static void count_updates(void *ctx, rf__batch *b) { *(size_t *)ctx += b->n_upds; }
+static void count_batch(void *ctx, rf__batch *b) { ++*(size_t *)ctx; }
+static void count_bytes(void *ctx, rf__batch *b) { *(size_t *)ctx += rf__batch_bytes(b); }
+
+size_t rf__spine_updates(const rf__spine *s) {
+  size_t n = 0;
+  each_batch(s, count_updates, &n);
+  return n;
+}
+
+size_t rf__spine_batches(const rf__spine *s) {
+  size_t n = 0;
+  each_batch(s, count_batch, &n);
+  return n;
+}
+
+/* Batch arrays, plus the arrays merges in progress have reserved. */
+size_t rf__spine_bytes(const rf__spine *s) {
+  size_t n = 0;
+  each_batch(s, count_bytes, &n);
+  for (uint32_t i = 0; i < s->n_levels; i++) {
+    const merge *m = s->levels[i].m;
+    if (!m) continue;
+    const rf__builder *o = &m->out;
+    n += o->keys_cap * o->key_arity * sizeof(uint64_t) + o->key_off_cap * sizeof(size_t) +
+         o->vals_cap * o->val_arity * sizeof(uint64_t) + o->val_off_cap * sizeof(size_t) +
+         o->upds_cap * (o->dim * sizeof(uint64_t) + sizeof(int64_t));
+  }
+  return n;
+}
+
+rf__reader *rf__spine_reader_new(rf__spine *s) {
+  rf__reader *r = rf__calloc(1, sizeof *r);
+  if (!r) return NULL;
+  r->s = s;
+  rf__antichain_init(&r->logical, s->dim);
+  rf__antichain_init(&r->physical, s->dim);
+  /* The spine's physical frontier must take the new reader in before it
+   * is handed out, or later batches could merge past it. */
+  rf__antichain phys;
+  rf__antichain_init(&phys, s->dim);
+  if (rf__antichain_copy(&r->logical, &s->since) < 0 ||
+      rf__antichain_copy(&r->physical, &s->since) < 0 ||
+      rf__grow((void **)&s->readers, &s->readers_cap, s->n_readers + 1, sizeof *s->readers) < 0 ||
+      rf__antichain_meet(s->n_readers ? &s->physical : &s->since, &s->since, &phys) < 0) {
+    rf__antichain_free(&phys);
+    rf__antichain_free(&r->logical);
+    rf__antichain_free(&r->physical);
+    rf__free(r);
+    return NULL;
+  }
+  s->readers[s->n_readers++] = r;
+  rf__antichain_free(&s->physical);
+  s->physical = phys;
+  return r;
+}
+
+void rf__reader_free(rf__reader *r) {
+  if (!r) return;
+  rf__spine *s = r->s;
+  for (size_t i = 0; i < s->n_readers; i++) {
+    if (s->readers[i] != r) continue;
+    s->readers[i] = s->readers[--s->n_readers];
+    break;
+  }
+  rf__antichain_free(&r->logical);
+  rf__antichain_free(&r->physical);
+  rf__free(r);
+  /* Dropping a reader only lets the frontiers advance; if that fails for
+   * lack of memory they stay where they were, which is safe, and the next
+   * refresh retries. */
+  (void)refresh_frontiers(s);
+}
+
+rf__spine *rf__reader_spine(const rf__reader *r) { return r->s; }
+
+static int set_frontier(rf__reader *r, rf__antichain *cur, const rf__antichain *f,
+                        const char *what) {
+  RF_RETURN_ERROR_IF(f->dim != cur->dim || !rf__antichain_dominates(cur, f), RF_EINVAL,
+                     "rf__reader_set_%s: the new frontier is not in advance of the old", what);
+  RF_RETURN_ERROR_IF(rf__antichain_copy(cur, f) < 0, RF_ENOMEM,
+                     "rf__reader_set_%s: out of memory", what);
+  return refresh_frontiers(r->s);
+}
+
+int rf__reader_set_logical(rf__reader *r, const rf__antichain *f) {
+  return set_frontier(r, &r->logical, f, "logical");
+}
+
+int rf__reader_set_physical(rf__reader *r, const rf__antichain *f) {
+  return set_frontier(r, &r->physical, f, "physical");
+}
+
+/* ---- cursors ------------------------------------------------------------ */
+
+typedef struct through_ctx {
+  const rf__antichain *through;
+  rf__batch **out;
+  uint32_t n;
+  bool straddles;
+} through_ctx;
+
+/* Keeps b if it lies before `through`; notes a non-empty b cut by it. */
+static void pick_through(void *ctx, rf__batch *b) {
+  through_ctx *t = ctx;
+  if (!t->through || rf__antichain_dominates(&b->upper, t->through)) {
+    if (b->n_upds > 0) t->out[t->n++] = b;
+  } else if (!rf__antichain_dominates(t->through, &b->lower) && b->n_upds > 0) {
+    t->straddles = true;
+  }
+}
+
+int rf__reader_cursor(rf__reader *r, const rf__antichain *through, rf__cursor *out) {
+  rf__spine *s = r->s;
+  through_ctx t = {through, rf__malloc((rf__spine_batches(s) + 1) * sizeof(rf__batch *)), 0,
+                   false};
+  RF_CHECK_ALLOC(t.out);
+  each_batch(s, pick_through, &t);
+  int rc = t.straddles ? rf__error(RF_ESTATE, "rf__reader_cursor: `through` falls inside a batch "
+                                              "(is it before the reader's physical frontier?)")
+                       : rf__cursor_init(out, t.out, t.n);
+  rf__free(t.out);
+  return rc;
+}

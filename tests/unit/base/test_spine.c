@@ -1,0 +1,623 @@
+/*
+ * test_spine.c: the fueled spine (arrangements/spine.h), checked against a
+ * naive model: every inserted update kept in a dense (key, val, time) array.
+ *
+ * - Without compaction (a reader holding its logical frontier at the start)
+ *   the spine's contents, however merged, equal the sum of the inserted
+ *   batches exactly.
+ * - With compaction, at every time q in advance of the spine's since, the
+ *   accumulated diff of each (key, val) through q equals the model's (1-dim
+ *   epochs and 2-dim product times, single and multi-element frontiers).
+ * - Logical compaction cancels inserted-then-retracted updates to nothing;
+ *   with no readers everything compacts; physical frontiers keep batches
+ *   unmerged so that cursors "through" them work, and a `through` inside a
+ *   batch is RF_ESTATE; frontiers only move forward; empty batches merge
+ *   away; allocation failures leave the contents intact.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrangements/batcher.h"
+#include "arrangements/spine.h"
+#include "common/alloc.h"
+#include "rhizoflow.h"
+
+enum { K = 24, V = 3, T = 48, TI = 6 };
+
+/* ---- helpers -------------------------------------------------------- */
+
+static rf__antichain f1(uint64_t t) {
+  rf__antichain a;
+  rf__antichain_init(&a, 1);
+  cr_assert_eq(rf__antichain_set1(&a, &t), 0);
+  return a;
+}
+
+static rf__antichain f2(uint64_t e, uint64_t i) {
+  uint64_t t[2] = {e, i};
+  rf__antichain a;
+  rf__antichain_init(&a, 2);
+  cr_assert_eq(rf__antichain_set1(&a, t), 0);
+  return a;
+}
+
+/* A batch [lower, upper) of 1-dim updates {key, val, time, diff}. */
+static rf__batch *batch_of(uint64_t lower, uint64_t upper, const int64_t (*rows)[4], size_t n) {
+  rf__batcher b;
+  cr_assert_eq(rf__batcher_init(&b, 1, 1, 1), 0);
+  rf__upbuf *u = rf__upbuf_new(2, 1, n);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t rec[2] = {(uint64_t)rows[i][0], (uint64_t)rows[i][1]}, t = (uint64_t)rows[i][2];
+    cr_assert_eq(rf__upbuf_push(u, rec, &t, rows[i][3]), 0);
+  }
+  cr_assert_eq(rf__batcher_push(&b, u), 0);
+  rf__upbuf_unref(u);
+  rf__batch *x = NULL;
+  rf__antichain lo = f1(lower), hi = f1(upper);
+  if (lower > 0) {
+    cr_assert_eq(rf__batcher_seal(&b, &lo, &x), 0);
+    cr_assert_eq(x->n_upds, 0);
+    rf__batch_unref(x);
+  }
+  cr_assert_eq(rf__batcher_seal(&b, &hi, &x), 0);
+  cr_assert_eq(rf__batcher_len(&b), 0);
+  rf__batcher_free(&b);
+  rf__antichain_free(&lo);
+  rf__antichain_free(&hi);
+  return x;
+}
+
+static void insert(rf__spine *s, rf__batch *x) { cr_assert_eq(rf__spine_insert(s, x), 0); }
+
+static void exert_all(rf__spine *s) {
+  size_t fuel = SIZE_MAX;
+  cr_assert_eq(rf__spine_exert(s, &fuel), 0);
+  cr_assert(!rf__spine_has_work(s));
+}
+
+/* The spine's contents, read through a cursor: got[k][v][t] (1-dim). */
+typedef struct dense1 {
+  int64_t d[K][V][T + 1];
+} dense1;
+
+static void add1(void *ctx, const uint64_t *time, int64_t diff) {
+  int64_t *slot = ctx;
+  cr_assert_leq(*time, T);
+  slot[*time] += diff;
+}
+
+static void read1(rf__reader *r, const rf__antichain *through, dense1 *got) {
+  memset(got, 0, sizeof *got);
+  rf__cursor c;
+  cr_assert_eq(rf__reader_cursor(r, through, &c), 0);
+  for (; rf__cursor_key_valid(&c); rf__cursor_step_key(&c))
+    for (; rf__cursor_val_valid(&c); rf__cursor_step_val(&c)) {
+      uint64_t k = *rf__cursor_key(&c), v = *rf__cursor_val(&c);
+      cr_assert(k < K && v < V);
+      rf__cursor_map_times(&c, add1, got->d[k][v]);
+    }
+  rf__cursor_free(&c);
+}
+
+/* Accumulations through every q >= since agree (q up to T). */
+static void check_accum1(const dense1 *want, const dense1 *got, uint64_t since) {
+  for (int k = 0; k < K; k++)
+    for (int v = 0; v < V; v++) {
+      int64_t a = 0, b = 0;
+      for (uint64_t q = 0; q <= T; q++) {
+        a += want->d[k][v][q];
+        b += got->d[k][v][q];
+        if (q >= since) cr_assert_eq(a, b, "(%d,%d) through %lu", k, v, (unsigned long)q);
+      }
+    }
+}
+
+/* Random updates for epoch e, recorded in the model. */
+static size_t random_rows(int64_t (*rows)[4], size_t max, uint64_t e, dense1 *model) {
+  size_t n = (size_t)(rand() % (int)max);
+  if (rand() % 4 == 0) n = 0; /* progress-only batches are common */
+  for (size_t i = 0; i < n; i++) {
+    rows[i][0] = rand() % K;
+    rows[i][1] = rand() % V;
+    rows[i][2] = (int64_t)e;
+    rows[i][3] = rand() % 5 - 2;
+    model->d[rows[i][0]][rows[i][1]][e] += rows[i][3];
+  }
+  return n;
+}
+
+/* ---- merging keeps contents --------------------------------------------- */
+
+Test(spine, merging_keeps_the_sum_of_inserted_batches) {
+  srand(17);
+  for (int round = 0; round < 10; round++) {
+    static dense1 model, got;
+    memset(&model, 0, sizeof model);
+    rf__spine *s = rf__spine_new(1, 1, 1);
+    rf__reader *r = rf__spine_reader_new(s); /* logical stays {0}: no compaction */
+    for (uint64_t e = 0; e < T; e++) {
+      int64_t rows[64][4];
+      size_t n = random_rows(rows, 64, e, &model);
+      insert(s, batch_of(e, e + 1, rows, n));
+      rf__antichain ph = f1(e + 1);
+      cr_assert_eq(rf__reader_set_physical(r, &ph), 0);
+      rf__antichain_free(&ph);
+      size_t fuel = (size_t)(rand() % 200);
+      cr_assert_geq(rf__spine_exert(s, &fuel), 0);
+      read1(r, NULL, &got);
+      cr_assert_eq(memcmp(&model, &got, sizeof model), 0, "round %d epoch %lu", round,
+                   (unsigned long)e);
+      cr_assert_leq(rf__spine_batches(s), 24); /* geometric levels */
+    }
+    exert_all(s);
+    read1(r, NULL, &got);
+    cr_assert_eq(memcmp(&model, &got, sizeof model), 0);
+    rf__reader_free(r);
+    rf__spine_free(s);
+  }
+}
+
+Test(spine, compaction_keeps_accumulations_in_advance_of_since) {
+  srand(23);
+  for (int round = 0; round < 10; round++) {
+    static dense1 model, got;
+    memset(&model, 0, sizeof model);
+    rf__spine *s = rf__spine_new(1, 1, 1);
+    rf__reader *r = rf__spine_reader_new(s);
+    uint64_t logical = 0;
+    for (uint64_t e = 0; e < T; e++) {
+      int64_t rows[64][4];
+      size_t n = random_rows(rows, 64, e, &model);
+      insert(s, batch_of(e, e + 1, rows, n));
+      rf__antichain ph = f1(e + 1);
+      cr_assert_eq(rf__reader_set_physical(r, &ph), 0);
+      rf__antichain_free(&ph);
+      if (rand() % 3 == 0) {
+        logical += (uint64_t)(rand() % 6);
+        if (logical > e + 1) logical = e + 1;
+        rf__antichain lg = f1(logical);
+        cr_assert_eq(rf__reader_set_logical(r, &lg), 0);
+        rf__antichain_free(&lg);
+      }
+      size_t fuel = (size_t)(rand() % 300);
+      cr_assert_geq(rf__spine_exert(s, &fuel), 0);
+      read1(r, NULL, &got);
+      cr_assert_eq(rf__spine_since(s)->t[0], logical);
+      check_accum1(&model, &got, logical);
+    }
+    rf__reader_free(r);
+    rf__spine_free(s);
+  }
+}
+
+/* ---- logical compaction --------------------------------------------------- */
+
+Test(spine, retractions_compact_to_nothing) {
+  enum { N = K * V };
+  static int64_t ins[N][4], del[N][4];
+  for (int i = 0; i < N; i++) { /* every (key, val) once */
+    ins[i][0] = del[i][0] = i % K;
+    ins[i][1] = del[i][1] = i / K;
+    ins[i][2] = 1;
+    del[i][2] = 2;
+    ins[i][3] = 1 + i % 3;
+    del[i][3] = -ins[i][3];
+  }
+  size_t n = N;
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  rf__reader *r = rf__spine_reader_new(s);
+  insert(s, batch_of(0, 2, ins, n));
+  insert(s, batch_of(2, 3, del, n));
+  rf__antichain ph = f1(3);
+  cr_assert_eq(rf__reader_set_physical(r, &ph), 0);
+  exert_all(s); /* merged, but nothing to cancel yet: since is {0} */
+  cr_assert_eq(rf__spine_updates(s), 2 * n);
+  rf__antichain lg = f1(3);
+  cr_assert_eq(rf__reader_set_logical(r, &lg), 0);
+  cr_assert(rf__spine_has_work(s));
+  size_t fuel = 10;
+  while (rf__spine_exert(s, &fuel) == 1) fuel = 10; /* small slices, as an idle worker */
+  cr_assert_eq(rf__spine_updates(s), 0);
+  cr_assert(!rf__spine_has_work(s));
+  cr_assert_eq(rf__spine_bytes(s), 0);
+  rf__reader_free(r);
+  rf__spine_free(s);
+  rf__antichain_free(&ph);
+  rf__antichain_free(&lg);
+}
+
+Test(spine, retractions_in_many_small_batches_compact_to_nothing) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  rf__reader *r = rf__spine_reader_new(s);
+  uint64_t e = 0;
+  for (int i = 0; i < K * V; i++, e++) {
+    int64_t row[1][4] = {{i % K, i / K, (int64_t)e, 1}};
+    insert(s, batch_of(e, e + 1, row, 1));
+  }
+  for (int i = 0; i < K * V; i++, e++) {
+    int64_t row[1][4] = {{i % K, i / K, (int64_t)e, -1}};
+    insert(s, batch_of(e, e + 1, row, 1));
+  }
+  cr_assert_gt(rf__spine_updates(s), 0);
+  rf__antichain f = f1(e);
+  cr_assert_eq(rf__reader_set_logical(r, &f), 0);
+  cr_assert_eq(rf__reader_set_physical(r, &f), 0);
+  exert_all(s);
+  cr_assert_eq(rf__spine_updates(s), 0);
+  cr_assert_leq(rf__spine_batches(s), 1);
+  rf__reader_free(r);
+  rf__spine_free(s);
+  rf__antichain_free(&f);
+}
+
+Test(spine, without_readers_everything_compacts) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  static int64_t rows[40][4];
+  for (uint64_t e = 0; e < 10; e++) {
+    for (int i = 0; i < 40; i++) {
+      rows[i][0] = i % 4;
+      rows[i][1] = 0;
+      rows[i][2] = (int64_t)e;
+      rows[i][3] = (i / 4 == (int)e) ? 1 : 0; /* zeros vanish in the batcher */
+    }
+    insert(s, batch_of(e, e + 1, rows, 40));
+    cr_assert_eq(rf__spine_since(s)->t[0], e + 1);
+  }
+  exert_all(s);
+  /* Four keys, each with ten +1s at distinct times, now all at time 10. */
+  cr_assert_eq(rf__spine_updates(s), 4);
+  rf__reader *r = rf__spine_reader_new(s);
+  static dense1 got;
+  read1(r, NULL, &got);
+  for (int k = 0; k < 4; k++) {
+    int64_t sum = 0;
+    for (int t = 0; t <= 10; t++) sum += got.d[k][0][t];
+    cr_assert_eq(sum, 10);
+  }
+  rf__reader_free(r);
+  rf__spine_free(s);
+}
+
+Test(spine, since_is_the_meet_of_readers) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  rf__reader *a = rf__spine_reader_new(s), *b = rf__spine_reader_new(s);
+  cr_assert_eq(rf__reader_spine(a), s);
+  for (uint64_t e = 0; e < 8; e++) insert(s, batch_of(e, e + 1, NULL, 0));
+  rf__antichain f5 = f1(5), f3 = f1(3);
+  cr_assert_eq(rf__reader_set_logical(a, &f5), 0);
+  cr_assert_eq(rf__spine_since(s)->t[0], 0);
+  cr_assert_eq(rf__reader_set_logical(b, &f3), 0);
+  cr_assert_eq(rf__spine_since(s)->t[0], 3);
+  rf__reader_free(b);
+  cr_assert_eq(rf__spine_since(s)->t[0], 5);
+  rf__reader *c = rf__spine_reader_new(s); /* starts at since */
+  cr_assert_eq(rf__spine_since(s)->t[0], 5);
+  rf__reader_free(a);
+  rf__reader_free(c);
+  cr_assert_eq(rf__spine_since(s)->t[0], 8); /* no readers: upper */
+  rf__spine_free(s);
+  rf__antichain_free(&f5);
+  rf__antichain_free(&f3);
+}
+
+/* ---- physical compaction and cursors ------------------------------------ */
+
+static int64_t sum_read(rf__reader *r, const rf__antichain *through) {
+  static dense1 got;
+  read1(r, through, &got);
+  int64_t n = 0;
+  for (int k = 0; k < K; k++)
+    for (int v = 0; v < V; v++)
+      for (int t = 0; t <= T; t++) n += got.d[k][v][t];
+  return n;
+}
+
+Test(spine, physical_frontier_keeps_batches_apart) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  rf__reader *r = rf__spine_reader_new(s);
+  rf__antichain p5 = f1(5), p7 = f1(7), p10 = f1(10), p15 = f1(15);
+  cr_assert_eq(rf__reader_set_physical(r, &p5), 0);
+  int64_t a[][4] = {{1, 0, 1, 1}, {2, 0, 3, 1}};
+  int64_t b[][4] = {{1, 0, 6, 10}}, c[][4] = {{3, 0, 12, 100}};
+  insert(s, batch_of(0, 5, a, 2));
+  insert(s, batch_of(5, 10, b, 1));
+  insert(s, batch_of(10, 15, c, 1));
+  for (int i = 0; i < 5; i++) insert(s, batch_of(15 + (uint64_t)i, 16 + (uint64_t)i, NULL, 0));
+  exert_all(s);
+  cr_assert_geq(rf__spine_batches(s), 3);
+  cr_assert_eq(sum_read(r, &p5), 2);
+  cr_assert_eq(sum_read(r, &p10), 12);
+  cr_assert_eq(sum_read(r, &p15), 112);
+  cr_assert_eq(sum_read(r, NULL), 112);
+  rf__cursor cur;
+  cr_assert_eq(rf__reader_cursor(r, &p7, &cur), RF_ESTATE); /* inside [5, 10) */
+  /* Once the physical frontier passes, the batches merge... */
+  cr_assert_eq(rf__reader_set_physical(r, &p15), 0);
+  exert_all(s);
+  cr_assert_eq(sum_read(r, &p15), 112);
+  /* ...and the old cut points are gone. */
+  cr_assert_eq(rf__reader_cursor(r, &p10, &cur), RF_ESTATE);
+  rf__reader_free(r);
+  rf__spine_free(s);
+  rf__antichain_free(&p5);
+  rf__antichain_free(&p7);
+  rf__antichain_free(&p10);
+  rf__antichain_free(&p15);
+}
+
+Test(spine, cursor_through_the_start_is_empty) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  int64_t a[][4] = {{1, 0, 1, 1}};
+  insert(s, batch_of(0, 5, a, 1));
+  rf__reader *r = rf__spine_reader_new(s); /* since = upper = {5} */
+  rf__antichain p0 = f1(0), p5 = f1(5);
+  cr_assert_eq(sum_read(r, &p0), 0);
+  cr_assert_eq(sum_read(r, &p5), 1);
+  rf__reader_free(r);
+  rf__spine_free(s);
+  rf__antichain_free(&p0);
+  rf__antichain_free(&p5);
+}
+
+Test(spine, frontiers_only_move_forward) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  rf__reader *r = rf__spine_reader_new(s);
+  rf__antichain f2_ = f1(2), f3 = f1(3);
+  cr_assert_eq(rf__reader_set_logical(r, &f3), 0);
+  cr_assert_eq(rf__reader_set_logical(r, &f2_), RF_EINVAL);
+  cr_assert_neq(strstr(rf_last_error(), "logical"), NULL);
+  cr_assert_eq(rf__reader_set_physical(r, &f3), 0);
+  cr_assert_eq(rf__reader_set_physical(r, &f2_), RF_EINVAL);
+  cr_assert_eq(rf__reader_set_physical(r, &f3), 0); /* equal is fine */
+  rf__reader_free(r);
+  rf__reader_free(NULL);
+  rf__spine_free(s);
+  rf__antichain_free(&f2_);
+  rf__antichain_free(&f3);
+}
+
+Test(spine, insert_checks_lower_and_shape) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  cr_assert_eq(rf__spine_insert(s, batch_of(1, 2, NULL, 0)), RF_EINVAL);
+  rf__antichain lo = f1(0), hi = f1(1);
+  cr_assert_eq(rf__spine_insert(s, rf__batch_empty(2, 1, 1, &lo, &hi)), RF_EINVAL);
+  insert(s, batch_of(0, 1, NULL, 0));
+  cr_assert_eq(rf__spine_upper(s)->t[0], 1);
+  rf__spine_free(s);
+  rf__antichain_free(&lo);
+  rf__antichain_free(&hi);
+}
+
+Test(spine, empty_batches_merge_away) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  rf__reader *r = rf__spine_reader_new(s);
+  int64_t row[1][4] = {{1, 1, 0, 1}};
+  insert(s, batch_of(0, 1, row, 1));
+  rf__antichain lo, hi;
+  rf__antichain_init(&lo, 1);
+  rf__antichain_init(&hi, 1);
+  for (uint64_t e = 1; e < 20000; e++) {
+    uint64_t t0 = e, t1 = e + 1;
+    cr_assert_eq(rf__antichain_set1(&lo, &t0), 0);
+    cr_assert_eq(rf__antichain_set1(&hi, &t1), 0);
+    insert(s, rf__batch_empty(1, 1, 1, &lo, &hi));
+    cr_assert_eq(rf__reader_set_physical(r, &hi), 0);
+    cr_assert_leq(rf__spine_batches(s), 4);
+  }
+  exert_all(s);
+  cr_assert_eq(rf__spine_batches(s), 1);
+  cr_assert_eq(rf__spine_updates(s), 1);
+  rf__reader_free(r);
+  rf__spine_free(s);
+  rf__antichain_free(&lo);
+  rf__antichain_free(&hi);
+}
+
+Test(spine, exert_spends_bounded_fuel) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  rf__reader *r = rf__spine_reader_new(s);
+  static int64_t rows[2000][4];
+  for (int i = 0; i < 2000; i++) {
+    rows[i][0] = i % K;
+    rows[i][1] = i % V;
+    rows[i][2] = i / (K * V);
+    rows[i][3] = 1;
+  }
+  insert(s, batch_of(0, 100, rows, 2000));
+  insert(s, batch_of(100, 200, rows, 0));
+  for (int i = 0; i < 2000; i++) rows[i][2] += 200;
+  insert(s, batch_of(200, 300, rows, 2000));
+  rf__antichain p = f1(300);
+  cr_assert_eq(rf__reader_set_physical(r, &p), 0);
+  size_t fuel = 100;
+  int rc = rf__spine_exert(s, &fuel);
+  cr_assert_eq(rc, 1); /* 100 units cannot merge 2 x 1000 updates */
+  cr_assert_eq(fuel, 0);
+  cr_assert(rf__spine_has_work(s));
+  cr_assert_gt(rf__spine_bytes(s), 0);
+  exert_all(s);
+  cr_assert_eq(rf__spine_batches(s), 1);
+  rf__reader_free(r);
+  rf__spine_free(s);
+  rf__antichain_free(&p);
+}
+
+Test(spine, idle_merging_is_paid_for_by_input) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  enum { BIG = 10000 };
+  static int64_t rows[BIG][4];
+  for (int i = 0; i < BIG; i++) {
+    rows[i][0] = i;
+    rows[i][1] = 0;
+    rows[i][2] = 0;
+    rows[i][3] = 1;
+  }
+  insert(s, batch_of(0, 1, rows, BIG));
+  exert_all(s);
+  /* A trickle of one-update batches, exerting to the end after each: the
+   * big batch absorbs only what the credit of its own insert pays for,
+   * after that the small ones merge among themselves. */
+  for (uint64_t e = 1; e <= 100; e++) {
+    int64_t row[1][4] = {{BIG + (int64_t)e, 0, (int64_t)e, 1}};
+    insert(s, batch_of(e, e + 1, row, 1));
+    exert_all(s);
+  }
+  cr_assert_geq(rf__spine_batches(s), 2);
+  cr_assert_leq(rf__spine_batches(s), 8);
+  cr_assert_eq(rf__spine_updates(s), BIG + 100);
+  rf__spine_free(s);
+}
+
+/* ---- product times ---------------------------------------------------------- */
+
+enum { TE = 10 };
+
+typedef struct dense2 {
+  int64_t d[K][V][TE + 1][TI + 1];
+} dense2;
+
+static void add2(void *ctx, const uint64_t *time, int64_t diff) {
+  int64_t (*slot)[TI + 1] = ctx;
+  cr_assert(time[0] <= TE && time[1] <= TI);
+  slot[time[0]][time[1]] += diff;
+}
+
+static void read2(rf__reader *r, dense2 *got) {
+  memset(got, 0, sizeof *got);
+  rf__cursor c;
+  cr_assert_eq(rf__reader_cursor(r, NULL, &c), 0);
+  for (; rf__cursor_key_valid(&c); rf__cursor_step_key(&c))
+    for (; rf__cursor_val_valid(&c); rf__cursor_step_val(&c))
+      rf__cursor_map_times(&c, add2, got->d[*rf__cursor_key(&c)][*rf__cursor_val(&c)]);
+  rf__cursor_free(&c);
+}
+
+/* For every q in the grid in advance of since: sums over t <= q agree. */
+static void check_accum2(const dense2 *want, const dense2 *got, const rf__antichain *since) {
+  for (uint64_t qe = 0; qe <= TE; qe++)
+    for (uint64_t qi = 0; qi <= TI; qi++) {
+      uint64_t q[2] = {qe, qi};
+      if (!rf__antichain_le(since, q)) continue;
+      for (int k = 0; k < K; k++)
+        for (int v = 0; v < V; v++) {
+          int64_t a = 0, b = 0;
+          for (uint64_t e = 0; e <= qe; e++)
+            for (uint64_t i = 0; i <= qi; i++) {
+              a += want->d[k][v][e][i];
+              b += got->d[k][v][e][i];
+            }
+          cr_assert_eq(a, b, "(%d,%d) through (%lu,%lu)", k, v, (unsigned long)qe,
+                       (unsigned long)qi);
+        }
+    }
+}
+
+/* Moves f to a random frontier in advance of it (one or two elements,
+ * epochs up to max_e), or leaves it. */
+static void advance_frontier2(rf__antichain *f, uint64_t max_e) {
+  rf__antichain next;
+  rf__antichain_init(&next, 2);
+  uint64_t a[2] = {(uint64_t)rand() % (max_e + 1), (uint64_t)(rand() % TI)};
+  cr_assert_geq(rf__antichain_insert(&next, a), 0);
+  if (rand() % 2) {
+    uint64_t b[2] = {(uint64_t)rand() % (max_e + 1), (uint64_t)(rand() % TI)};
+    cr_assert_geq(rf__antichain_insert(&next, b), 0);
+  }
+  if (rf__antichain_dominates(f, &next)) cr_assert_eq(rf__antichain_copy(f, &next), 0);
+  rf__antichain_free(&next);
+}
+
+Test(spine, product_times_compact_correctly) {
+  srand(31);
+  for (int round = 0; round < 8; round++) {
+    static dense2 model, got;
+    memset(&model, 0, sizeof model);
+    rf__spine *s = rf__spine_new(1, 1, 2);
+    rf__reader *r = rf__spine_reader_new(s);
+    rf__antichain logical = f2(0, 0);
+    for (uint64_t e = 0; e < TE; e++) {
+      rf__batcher b;
+      cr_assert_eq(rf__batcher_init(&b, 1, 1, 2), 0);
+      rf__antichain lo = f2(e, 0), hi = f2(e + 1, 0);
+      rf__batch *x = NULL;
+      if (e > 0) {
+        cr_assert_eq(rf__batcher_seal(&b, &lo, &x), 0);
+        rf__batch_unref(x);
+      }
+      rf__upbuf *u = rf__upbuf_new(2, 2, 0);
+      int n = rand() % 60;
+      for (int j = 0; j < n; j++) {
+        uint64_t rec[2] = {(uint64_t)(rand() % K), (uint64_t)(rand() % V)};
+        uint64_t t[2] = {e, (uint64_t)(rand() % TI)};
+        int64_t d = rand() % 5 - 2;
+        cr_assert_eq(rf__upbuf_push(u, rec, t, d), 0);
+        model.d[rec[0]][rec[1]][t[0]][t[1]] += d;
+      }
+      cr_assert_eq(rf__batcher_push(&b, u), 0);
+      rf__upbuf_unref(u);
+      cr_assert_eq(rf__batcher_seal(&b, &hi, &x), 0);
+      insert(s, x);
+      cr_assert_eq(rf__reader_set_physical(r, &hi), 0);
+      advance_frontier2(&logical, e + 1);
+      cr_assert_eq(rf__reader_set_logical(r, &logical), 0);
+      size_t fuel = (size_t)(rand() % 400);
+      cr_assert_geq(rf__spine_exert(s, &fuel), 0);
+      read2(r, &got);
+      check_accum2(&model, &got, rf__spine_since(s));
+      rf__batcher_free(&b);
+      rf__antichain_free(&lo);
+      rf__antichain_free(&hi);
+    }
+    exert_all(s);
+    read2(r, &got);
+    check_accum2(&model, &got, rf__spine_since(s));
+    rf__antichain_free(&logical);
+    rf__reader_free(r);
+    rf__spine_free(s);
+  }
+}
+
+/* ---- allocation failures ---------------------------------------------------- */
+
+Test(spine, allocation_failures_keep_the_contents) {
+  srand(41);
+  static dense1 model, got;
+  memset(&model, 0, sizeof model);
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  rf__reader *r = rf__spine_reader_new(s);
+  int failures = 0;
+  for (uint64_t e = 0; e < T; e++) {
+    int64_t rows[64][4];
+    size_t n = random_rows(rows, 64, e, &model);
+    rf__batch *x = batch_of(e, e + 1, rows, n);
+    rf__alloc_fail_after((uint64_t)(1 + rand() % 12));
+    int rc = rf__spine_insert(s, x);
+    rf__alloc_fail_after(0);
+    failures += rc < 0;
+    if (rf__spine_upper(s)->t[0] != e + 1) { /* refused (and released): again */
+      cr_assert_eq(rc, RF_ENOMEM);
+      insert(s, batch_of(e, e + 1, rows, n));
+    }
+    rf__antichain ph = f1(e + 1);
+    rf__alloc_fail_after((uint64_t)(1 + rand() % 12));
+    rc = rf__reader_set_physical(r, &ph);
+    rf__alloc_fail_after(0);
+    failures += rc < 0;
+    size_t fuel = (size_t)(rand() % 300);
+    rf__alloc_fail_after((uint64_t)(1 + rand() % 12));
+    rc = rf__spine_exert(s, &fuel);
+    rf__alloc_fail_after(0);
+    failures += rc < 0;
+    cr_assert_eq(rf__reader_set_physical(r, &ph), 0); /* retries what failed */
+    rf__antichain_free(&ph);
+    read1(r, NULL, &got);
+    cr_assert_eq(memcmp(&model, &got, sizeof model), 0, "epoch %lu", (unsigned long)e);
+  }
+  cr_assert_gt(failures, 0);
+  exert_all(s);
+  read1(r, NULL, &got);
+  cr_assert_eq(memcmp(&model, &got, sizeof model), 0);
+  rf__reader_free(r);
+  rf__spine_free(s);
+}
