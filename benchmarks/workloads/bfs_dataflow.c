@@ -196,7 +196,7 @@ long rfw_hist_read(const char *path, rfw_hist_change **out, char *err,
 int rfw_hist_compare(const rfw_hist_change *ours, size_t n_ours,
                      const rfw_hist_change *ref, size_t n_ref, uint64_t max_time,
                      char *msg, size_t msg_len) {
-  size_t i = 0, j = 0;
+  size_t i = 0, j = 0, matched = 0;
   for (;;) {
     while (i < n_ours && ours[i].time > max_time) i++;
     while (j < n_ref && ref[j].time > max_time) j++;
@@ -211,6 +211,7 @@ int rfw_hist_compare(const rfw_hist_change *ours, size_t n_ours,
     }
     i++;
     j++;
+    matched++;
   }
   if (i < n_ours) {
     snprintf(msg, msg_len,
@@ -226,6 +227,6 @@ int rfw_hist_compare(const rfw_hist_change *ours, size_t n_ours,
              j + 1, ref[j].distance, ref[j].time, ref[j].diff);
     return 1;
   }
-  snprintf(msg, msg_len, "match: %zu changes at times <= %" PRIu64, j, max_time);
+  snprintf(msg, msg_len, "match: %zu changes at times <= %" PRIu64, matched, max_time);
   return 0;
 }
