@@ -276,7 +276,11 @@ RF_API rf_arr *rf_arr_enter(rf_scope *s, rf_arr *outer);
 RF_API rf_var *rf_var_new(rf_scope *s, rf_coll *initial);
 RF_API rf_coll *rf_var_coll(rf_var *v);
 RF_API int rf_var_set(rf_var *v, rf_coll *next);
-/* The collection's updates in the parent scope: the limit of the iteration. */
+/* The collection's updates in the parent scope: summed over iterations they
+ * give the limit of the iteration. The updates are not consolidated: an
+ * addition at one iteration and its retraction at a later one both leave,
+ * at the same outer time. Accumulated counts are right; rf_consolidate the
+ * result before rf_inspect to see only net changes. */
 RF_API rf_coll *rf_leave(rf_coll *inner);
 
 /* The common case in one call: a scope, a variable starting as `initial`
