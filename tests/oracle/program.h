@@ -30,7 +30,7 @@
 #define OR_MAX_IN 4      /* most operands of a node (concat_n) */
 #define OR_MAX_VARS 2    /* loop variables per scope */
 #define OR_MAX_STEPS 32
-#define OR_MAX_UPDATES 640
+#define OR_MAX_UPDATES 1024
 #define OR_IN_ARITY_MAX 3 /* widest input */
 
 /* ------------------------------------------------------------------ */
@@ -227,6 +227,7 @@ typedef struct or_buf {
 void or_buf_init(or_buf *b);
 void or_buf_free(or_buf *b);
 void or_buf_printf(or_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void or_buf_append(or_buf *b, const void *data, size_t n);
 /* Detaches the string (caller frees); the buffer is left empty. */
 char *or_buf_take(or_buf *b);
 
@@ -243,13 +244,19 @@ void or_dump_coll(or_buf *b, const or_coll *c, size_t max);
 /* Program surgery (the shrinker)                                      */
 /* ------------------------------------------------------------------ */
 
-/* Recomputes `dead`: live nodes are those the outputs reach, through
- * operands and through the variables (initial and next) of every scope that
- * a live OR_LEAVE / OR_ITERATE / OR_VAR names. */
+/* Recomputes `dead`: live nodes are the inputs and the nodes the outputs
+ * reach, through operands and through the variables (initial and next) of
+ * every scope that a live OR_LEAVE / OR_ITERATE / OR_VAR names. */
 void or_program_mark_live(or_program *p);
 /* Replaces every use of node `from` by node `to` (operands, outputs, scope
  * variables), then recomputes liveness. */
 void or_program_redirect(or_program *p, int from, int to);
+
+/* Checks the program's structure: operands come before their users and
+ * live in the user's scope (enter: the parent scope; leave: a child scope),
+ * arities agree, and nothing a scope enters depends on what leaves it.
+ * Returns 0, or -1 with a message. */
+int or_program_check(const or_program *p, char *msg, size_t msg_len);
 
 /* splitmix64: the oracle's only random number generator. */
 static inline uint64_t or_mix64(uint64_t x) {
