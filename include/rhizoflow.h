@@ -198,7 +198,8 @@ RF_API rf_coll *rf_map(rf_coll *in, uint32_t out_arity, rf_map_fn fn, void *ctx)
 RF_API rf_coll *rf_filter(rf_coll *in, rf_filter_fn fn, void *ctx);
 RF_API rf_coll *rf_flat_map(rf_coll *in, uint32_t out_arity, rf_flat_map_fn fn,
                             void *ctx);
-/* Keeps the listed columns, in the listed order (a common map). */
+/* Keeps the listed columns, in the listed order (a common map); a column may
+ * be listed more than once. */
 RF_API rf_coll *rf_project(rf_coll *in, uint32_t n_cols, const uint32_t *cols);
 RF_API rf_coll *rf_concat(rf_coll *a, rf_coll *b);
 RF_API rf_coll *rf_concat_n(rf_coll *const *colls, size_t n);
@@ -236,22 +237,29 @@ RF_API rf_coll *rf_join_map(rf_arr *a, rf_arr *b, uint32_t out_arity,
 RF_API rf_coll *rf_semijoin(rf_coll *c, rf_coll *keys);
 RF_API rf_coll *rf_antijoin(rf_coll *c, rf_coll *keys);
 
-/* A general reducer: for one key, the accumulated input values (n of them,
- * each val_arity columns, sorted, with their non-zero counts) in; output
- * values (out_val_arity columns each) with counts out via rf_reduce_push.
- * The runtime emits only the differences of the output over time. */
+/* A general reducer: for one key, the accumulated input values (n >= 1 of
+ * them, each val_arity columns, sorted, with their non-zero counts) in;
+ * output values (out_val_arity columns each) with counts out via
+ * rf_reduce_push (pushing a value twice adds the counts). It is never called
+ * for a key with no values. The runtime emits only the differences of the
+ * output over time. The function must be deterministic: it is called again
+ * for the same input whenever the runtime needs the output at a time. */
 typedef struct rf_reduce_out rf_reduce_out;
 typedef int (*rf_reduce_fn)(void *ctx, const rf_value *key, const rf_value *vals,
                             const rf_diff *counts, size_t n, rf_reduce_out *out);
 RF_API int rf_reduce_push(rf_reduce_out *out, const rf_value *val, rf_diff count);
 RF_API rf_arr *rf_reduce(rf_arr *in, uint32_t out_val_arity, rf_reduce_fn fn,
                          void *ctx);
-/* Built-in reducers, each arranged by the input's key.
- * count:  (key, number of records)            count column as i64 encoding
- * sum:    (key, sum of value * count)         the one value column as i64
+/* Built-in reducers, each arranged by the input's key. Each emits one value
+ * for every key that has at least one value with a non-zero count.
+ * count:  (key, sum of the counts)            i64 encoding (0 if they cancel)
+ * sum:    (key, sum of value * count)         the one value column as i64;
+ *                                             overflow stops the dataflow
+ *                                             with RF_ERANGE
  * min/max:(key, least / greatest value)       values compared as encoded words
  * distinct: (record) once if its count is positive; keyed by every column
- * threshold: (key, val) with count fn(count); fn returns the new count */
+ * threshold: (key, val) with count fn(count) for each value; fn is only
+ *            called with non-zero counts and returns the new count */
 RF_API rf_arr *rf_count(rf_arr *in);
 RF_API rf_arr *rf_sum(rf_arr *in);
 RF_API rf_arr *rf_min(rf_arr *in);
@@ -267,7 +275,8 @@ RF_API rf_arr *rf_threshold(rf_arr *in, rf_threshold_fn fn, void *ctx);
 /* A nested scope whose times are (outer time..., iteration). parent NULL is
  * the top scope. At most RF_MAX_NESTING levels. */
 RF_API rf_scope *rf_scope_new(rf_graph *g, rf_scope *parent);
-/* Brings an outer collection or arrangement into the scope at iteration 0.
+/* Brings a collection or arrangement of the scope's parent (exactly the
+ * parent: enter twice to go two levels down) into the scope at iteration 0.
  * An entered arrangement is shared, not copied. */
 RF_API rf_coll *rf_enter(rf_scope *s, rf_coll *outer);
 RF_API rf_arr *rf_arr_enter(rf_scope *s, rf_arr *outer);
@@ -284,7 +293,8 @@ RF_API int rf_var_set(rf_var *v, rf_coll *next);
 RF_API rf_coll *rf_leave(rf_coll *inner);
 
 /* The common case in one call: a scope, a variable starting as `initial`
- * (entered), the body's result fed back, and the fixed point left. */
+ * (entered), the body's result fed back, and the body's result left (at the
+ * fixed point it equals the variable). */
 typedef rf_coll *(*rf_iterate_fn)(void *ctx, rf_scope *s, rf_coll *var);
 RF_API rf_coll *rf_iterate(rf_coll *initial, rf_iterate_fn body, void *ctx);
 
@@ -309,7 +319,10 @@ RF_API bool rf_probe_done(const rf_probe *p, rf_time t);
 RF_API int rf_probe_wait(rf_probe *p, rf_time t);
 
 /* A live view of a top-scope arrangement. By default the view keeps only
- * the latest complete state (history is compacted as time advances). */
+ * the latest complete state (history is compacted as time advances). A
+ * time is readable once the view's own frontier has passed it
+ * (rf_view_frontier); waiting on a probe of another collection does not
+ * imply that. */
 RF_API rf_view *rf_view_new(rf_arr *a);
 /* Keeps every time >= t readable (time travel) until moved forward again. */
 RF_API int rf_view_retain_from(rf_view *v, rf_time t);
