@@ -152,3 +152,19 @@ Test(api_errors, f64_encoding_rejects_nan_and_orders) {
   cr_expect_str_eq(rf_err_name(RF_ETIME), "RF_ETIME");
   cr_expect_str_eq(rf_strerror(RF_ENOMEM), "out of memory");
 }
+
+Test(api_errors, sum_overflow_is_an_error) {
+  rf_graph *g;
+  cr_assert_eq(rf_graph_create(NULL, &g), 0);
+  rf_input *in;
+  rf_coll *c = rf_input_new(g, "kv", 2, &in);
+  rf_probe *p = rf_probe_new(rf_arr_collection(rf_sum(rf_arrange(c, 1))));
+  cr_assert_eq(rf_graph_start(g), 0);
+  rf_value r1[2] = {1, rf_from_i64(INT64_MAX)}, r2[2] = {1, rf_from_i64(5)};
+  cr_assert_eq(rf_input_insert(in, r1, 2), 0);
+  cr_assert_eq(rf_input_insert(in, r2, 2), 0);
+  cr_assert_eq(rf_input_advance_to(in, 1), 0);
+  cr_expect_eq(rf_probe_wait(p, 0), RF_ERANGE);
+  cr_expect(strstr(rf_last_error(), "rf_sum") != NULL, "%s", rf_last_error());
+  rf_graph_destroy(g);
+}
