@@ -27,12 +27,13 @@ static void free_arrays(rf__batch *b) {
     rf__batch_unref(b->owner);
     return;
   }
-  rf__free(b->keys);
-  rf__free(b->vals);
-  rf__free(b->times);
-  rf__free(b->diffs);
-  if (b->key_off != zero_off) rf__free(b->key_off);
-  if (b->val_off != zero_off) rf__free(b->val_off);
+  size_t w = sizeof(uint64_t), o = sizeof(size_t);
+  rf__free_sized(b->keys, b->n_keys * b->key_arity * w);
+  rf__free_sized(b->vals, b->n_vals * b->val_arity * w);
+  rf__free_sized(b->times, (b->time_stride ? b->n_upds * b->dim : b->dim) * w);
+  rf__free_sized(b->diffs, b->n_upds * sizeof(int64_t));
+  if (b->key_off != zero_off) rf__free_sized(b->key_off, (b->n_keys + 1) * o);
+  if (b->val_off != zero_off) rf__free_sized(b->val_off, (b->n_vals + 1) * o); /* NULL is fine */
 }
 
 /* A batch shell: one reference, the three frontiers copied, no arrays. */
@@ -47,6 +48,7 @@ static rf__batch *shell_new(uint32_t key_arity, uint32_t val_arity, uint32_t dim
   b->dim = dim;
   b->key_off = zero_off;
   b->val_off = zero_off;
+  b->time_stride = dim;
   rf__antichain_init(&b->lower, dim);
   rf__antichain_init(&b->upper, dim);
   rf__antichain_init(&b->since, dim);
@@ -101,6 +103,7 @@ rf__batch *rf__batch_reframe(rf__batch *b, const rf__antichain *lower,
   v->vals = b->vals;
   v->val_off = b->val_off;
   v->times = b->times;
+  v->time_stride = b->time_stride;
   v->diffs = b->diffs;
   return v;
 }
@@ -108,8 +111,9 @@ rf__batch *rf__batch_reframe(rf__batch *b, const rf__antichain *lower,
 size_t rf__batch_bytes(const rf__batch *b) {
   if (b->n_keys == 0) return 0;
   size_t w = sizeof(uint64_t), o = sizeof(size_t);
+  size_t time_words = b->time_stride ? b->n_upds * b->dim : b->dim;
   return b->n_keys * b->key_arity * w + (b->n_keys + 1) * o + b->n_vals * b->val_arity * w +
-         (b->n_vals + 1) * o + b->n_upds * (b->dim * w + sizeof(int64_t));
+         (b->val_off ? (b->n_vals + 1) * o : 0) + time_words * w + b->n_upds * sizeof(int64_t);
 }
 
 void rf__builder_init(rf__builder *b, uint32_t key_arity, uint32_t val_arity, uint32_t dim) {
@@ -120,12 +124,13 @@ void rf__builder_init(rf__builder *b, uint32_t key_arity, uint32_t val_arity, ui
 }
 
 void rf__builder_free(rf__builder *b) {
-  rf__free(b->keys);
-  rf__free(b->key_off);
-  rf__free(b->vals);
-  rf__free(b->val_off);
-  rf__free(b->times);
-  rf__free(b->diffs);
+  size_t w = sizeof(uint64_t), o = sizeof(size_t);
+  rf__free_sized(b->keys, b->keys_cap * b->key_arity * w);
+  rf__free_sized(b->key_off, b->key_off_cap * o);
+  rf__free_sized(b->vals, b->vals_cap * b->val_arity * w);
+  rf__free_sized(b->val_off, (b->vals_cap + 1) * o);
+  rf__free_sized(b->times, b->upds_cap * b->dim * w);
+  rf__free_sized(b->diffs, b->upds_cap * sizeof(int64_t));
   rf__builder_init(b, b->key_arity, b->val_arity, b->dim);
 }
 
@@ -141,8 +146,9 @@ static int fit(void **p, size_t *cap, size_t need, size_t elem) {
 
 /* The offsets arrays always have one slot more than the keys (vals) array
  * has room for: push checks keys_cap (vals_cap) alone, and rf__builder_done
- * appends the closing offset. A capacity is recorded only once every array
- * it covers fits it. */
+ * appends the closing offset. Likewise times (once it exists) has room for
+ * upds_cap updates, as diffs has. A capacity is recorded only once every
+ * array it covers fits it. */
 static int grow_keys(rf__builder *b, size_t n, bool exact) {
   size_t cap = b->keys_cap, elem = b->key_arity * sizeof(uint64_t);
   int rc = exact ? fit((void **)&b->keys, &cap, n, elem)
@@ -157,18 +163,49 @@ static int grow_vals(rf__builder *b, size_t n, bool exact) {
   size_t cap = b->vals_cap, elem = b->val_arity * sizeof(uint64_t);
   int rc = exact ? fit((void **)&b->vals, &cap, n, elem)
                  : rf__grow((void **)&b->vals, &cap, n, elem);
-  if (rc < 0 || fit((void **)&b->val_off, &b->val_off_cap, cap + 1, sizeof(size_t)) < 0)
-    return RF_ENOMEM;
+  if (rc < 0) return RF_ENOMEM;
+  if (b->val_off && cap > b->vals_cap) {
+    size_t *q = rf__realloc(b->val_off, (cap + 1) * sizeof(size_t));
+    if (!q) return RF_ENOMEM;
+    b->val_off = q;
+  }
   b->vals_cap = cap;
   return 0;
 }
 
 static int grow_upds(rf__builder *b, size_t n, bool exact) {
-  size_t tc = b->upds_cap, dc = b->upds_cap, elem = b->dim * sizeof(uint64_t);
-  int rc = exact ? fit((void **)&b->times, &tc, n, elem)
-                 : rf__grow((void **)&b->times, &tc, n, elem);
-  if (rc < 0 || fit((void **)&b->diffs, &dc, tc, sizeof(int64_t)) < 0) return RF_ENOMEM;
-  b->upds_cap = tc;
+  size_t cap = b->upds_cap;
+  int rc = exact ? fit((void **)&b->diffs, &cap, n, sizeof(int64_t))
+                 : rf__grow((void **)&b->diffs, &cap, n, sizeof(int64_t));
+  if (rc < 0) return RF_ENOMEM;
+  if (b->times && cap > b->upds_cap) {
+    uint64_t *q = rf__realloc(b->times, cap * b->dim * sizeof(uint64_t));
+    if (!q) return RF_ENOMEM;
+    b->times = q;
+  }
+  b->upds_cap = cap;
+  return 0;
+}
+
+/* Leaves the one-time form: every update so far was at b->time. (Kept out
+ * of line, as is the next one, so that the push paths stay small: each runs
+ * at most once per batch.) */
+static __attribute__((noinline)) int materialize_times(rf__builder *b) {
+  uint32_t d = b->dim;
+  uint64_t *t = rf__malloc((b->upds_cap ? b->upds_cap : 1) * d * sizeof(uint64_t));
+  if (!t) return RF_ENOMEM;
+  for (size_t u = 0; u < b->n_upds; u++)
+    for (uint32_t c = 0; c < d; c++) t[u * d + c] = b->time[c];
+  b->times = t;
+  return 0;
+}
+
+/* Leaves the one-update-per-val form: val j's update was update j. */
+static __attribute__((noinline)) int materialize_val_off(rf__builder *b) {
+  size_t *o = rf__malloc((b->vals_cap + 1) * sizeof(size_t));
+  if (!o) return RF_ENOMEM;
+  for (size_t j = 0; j < b->n_vals; j++) o[j] = j;
+  b->val_off = o;
   return 0;
 }
 
@@ -183,23 +220,51 @@ int rf__builder_reserve(rf__builder *b, size_t n_upds) {
   return rf__builder_reserve_exact(b, n_upds, n_upds, n_upds);
 }
 
-/* Keys, vals and times are a few words: a plain loop beats a memcpy call. */
+/* Keys, vals and times are a few words: a plain loop beats a memcpy call,
+ * and the one-word case (the common key, val or time) skips the loop. */
 static inline void copy_words(uint64_t *dst, const uint64_t *src, uint32_t n) {
+  if (n == 1) {
+    dst[0] = src[0];
+    return;
+  }
   for (uint32_t i = 0; i < n; i++) dst[i] = src[i];
 }
 
-static int push_key(rf__builder *b, const uint64_t *key) {
+static inline int push_key(rf__builder *b, const uint64_t *key) {
   if (b->n_keys == b->keys_cap && grow_keys(b, b->n_keys + 1, false) < 0) return RF_ENOMEM;
   copy_words(b->keys + b->n_keys * b->key_arity, key, b->key_arity);
   b->key_off[b->n_keys++] = b->n_vals;
   return 0;
 }
 
-static int push_val(rf__builder *b, const uint64_t *val) {
+static inline int push_val(rf__builder *b, const uint64_t *val) {
   if (b->n_vals == b->vals_cap && grow_vals(b, b->n_vals + 1, false) < 0) return RF_ENOMEM;
   copy_words(b->vals + b->n_vals * b->val_arity, val, b->val_arity);
-  b->val_off[b->n_vals++] = b->n_upds;
+  if (b->val_off) b->val_off[b->n_vals] = b->n_upds;
+  b->n_vals++;
   return 0;
+}
+
+/* Readies the builder for n more updates, the first at `time`, the first
+ * of a new val or not (new_val), the rest (n > 1) at later times of the
+ * same val: room for them, and the full arrays where a compact form ends.
+ * Changes nothing that a later failure would have to undo. */
+static inline int prepare_upds(rf__builder *b, const uint64_t *time, bool new_val, size_t n) {
+  if (b->n_upds + n > b->upds_cap && grow_upds(b, b->n_upds + n, false) < 0) return RF_ENOMEM;
+  if (!b->times && (n > 1 || (b->n_upds > 0 && !rf__time_eq(b->time, time, b->dim))) &&
+      materialize_times(b) < 0)
+    return RF_ENOMEM;
+  if (!b->val_off && (n > 1 || !new_val) && materialize_val_off(b) < 0) return RF_ENOMEM;
+  return 0;
+}
+
+/* Appends one update (room made by prepare_upds). */
+static inline void append_upd(rf__builder *b, const uint64_t *time, int64_t diff) {
+  if (b->times)
+    copy_words(b->times + b->n_upds * b->dim, time, b->dim);
+  else if (b->n_upds == 0)
+    copy_words(b->time, time, b->dim);
+  b->diffs[b->n_upds++] = diff;
 }
 
 int rf__builder_push(rf__builder *b, const uint64_t *key, const uint64_t *val,
@@ -210,16 +275,97 @@ int rf__builder_push(rf__builder *b, const uint64_t *key, const uint64_t *val,
                      : -1;
   int vc = kc ? -1 : rf__words_cmp(b->vals + (b->n_vals - 1) * b->val_arity, val, b->val_arity);
   assert(kc <= 0 && vc <= 0);
-  assert(vc < 0 || rf__time_cmp(b->times + (b->n_upds - 1) * b->dim, time, b->dim) < 0);
+  assert(vc < 0 || rf__time_cmp(b->times ? b->times + (b->n_upds - 1) * b->dim : b->time, time,
+                                b->dim) < 0);
   bool new_key = kc != 0, new_val = vc != 0;
-  if (b->n_upds == b->upds_cap && grow_upds(b, b->n_upds + 1, false) < 0) return RF_ENOMEM;
+  if (prepare_upds(b, time, new_val, 1) < 0) return RF_ENOMEM;
   if (new_key && push_key(b, key) < 0) return RF_ENOMEM;
   if (new_val && push_val(b, val) < 0) {
     if (new_key) b->n_keys--;
     return RF_ENOMEM;
   }
-  copy_words(b->times + b->n_upds * b->dim, time, b->dim);
-  b->diffs[b->n_upds++] = diff;
+  append_upd(b, time, diff);
+  return 0;
+}
+
+int rf__builder_push_val(rf__builder *b, const uint64_t *key, const uint64_t *val,
+                         const uint64_t *rows, size_t n) {
+  if (n == 0) return 0;
+  uint32_t d = b->dim;
+  /* One comparison per (key, val) rather than per update: a new val always
+   * starts here, and a new key when it differs from the last one pushed. */
+  bool new_key = b->n_keys == 0 ||
+                 rf__words_cmp(b->keys + (b->n_keys - 1) * b->key_arity, key, b->key_arity) != 0;
+  assert(new_key ||
+         rf__words_cmp(b->vals + (b->n_vals - 1) * b->val_arity, val, b->val_arity) < 0);
+  if (prepare_upds(b, rows, true, n) < 0) return RF_ENOMEM;
+  if (new_key && push_key(b, key) < 0) return RF_ENOMEM;
+  if (push_val(b, val) < 0) {
+    if (new_key) b->n_keys--;
+    return RF_ENOMEM;
+  }
+  if (!b->times) { /* the one-time form: n is 1 (prepare_upds) */
+    append_upd(b, rows, (int64_t)rows[d]);
+    return 0;
+  }
+  /* A val's updates straight into the columns: a val merged in a busy
+   * trace carries several (one per time its key changed at). */
+  uint64_t *t = b->times + b->n_upds * d;
+  int64_t *df = b->diffs + b->n_upds;
+  for (size_t i = 0; i < n; i++, rows += d + 1, t += d) {
+    assert(rows[d] != 0);
+    assert(i == 0 || rf__time_cmp(rows - (d + 1), rows, d) < 0);
+    for (uint32_t c = 0; c < d; c++) t[c] = rows[c];
+    df[i] = (int64_t)rows[d];
+  }
+  b->n_upds += n;
+  return 0;
+}
+
+/* The first word at which rows a and b differ among their first n (n if
+ * none). */
+static inline uint32_t first_diff(const uint64_t *a, const uint64_t *b, uint32_t n) {
+  uint32_t c = 0;
+  while (c < n && a[c] == b[c]) c++;
+  return c;
+}
+
+int rf__builder_push_sorted(rf__builder *b, const uint64_t *rows, size_t n, uint32_t w) {
+  uint32_t ka = b->key_arity, kv = ka + b->val_arity, kw = kv + b->dim;
+  if (n == 0) return 0;
+  /* Where the first row stands against the last (key, val) pushed before
+   * this call; later rows compare with the last row pushed here. */
+  const uint64_t *last = NULL;
+  bool key_known = b->n_keys > 0 &&
+                   rf__words_cmp(b->keys + (b->n_keys - 1) * ka, rows, ka) == 0;
+  bool val_known = key_known && rf__words_cmp(b->vals + (b->n_vals - 1) * b->val_arity,
+                                              rows + ka, b->val_arity) == 0;
+  for (size_t i = 0; i < n;) {
+    const uint64_t *r = rows + i * w;
+    int64_t sum = (int64_t)r[kw];
+    size_t j = i + 1;
+    while (j < n && first_diff(rows + j * w, r, kw) == kw) sum += (int64_t)rows[j++ * w + kw];
+    i = j;
+    if (sum == 0) continue;
+    bool new_key, new_val;
+    if (last) {
+      uint32_t c = first_diff(last, r, kv);
+      new_key = c < ka;
+      new_val = c < kv;
+    } else {
+      new_key = !key_known;
+      new_val = !val_known;
+    }
+    assert(!last || rf__words_cmp(last, r, kw) < 0);
+    if (prepare_upds(b, r + kv, new_val, 1) < 0) return RF_ENOMEM;
+    if (new_key && push_key(b, r) < 0) return RF_ENOMEM;
+    if (new_val && push_val(b, r + ka) < 0) {
+      if (new_key) b->n_keys--;
+      return RF_ENOMEM;
+    }
+    append_upd(b, r + kv, sum);
+    last = r;
+  }
   return 0;
 }
 
@@ -233,20 +379,32 @@ static void *shrink(void *p, size_t n_bytes) {
 
 rf__batch *rf__builder_done(rf__builder *b, const rf__antichain *lower,
                             const rf__antichain *upper, const rf__antichain *since) {
+  size_t w = sizeof(uint64_t), o = sizeof(size_t);
+  /* The one time of a batch in the one-time form gets an array of its own
+   * (allocated first: nothing is handed over unless everything is there). */
+  uint64_t *one_time = NULL;
+  if (b->n_keys > 0 && !b->times) {
+    one_time = rf__malloc(b->dim * w);
+    if (!one_time) return NULL;
+    copy_words(one_time, b->time, b->dim);
+  }
   rf__batch *out = shell_new(b->key_arity, b->val_arity, b->dim, lower, upper, since);
-  if (!out) return NULL;
+  if (!out) {
+    rf__free(one_time);
+    return NULL;
+  }
   if (b->n_keys > 0) {
-    size_t w = sizeof(uint64_t), o = sizeof(size_t);
     b->key_off[b->n_keys] = b->n_vals;
-    b->val_off[b->n_vals] = b->n_upds;
+    if (b->val_off) b->val_off[b->n_vals] = b->n_upds;
     out->n_keys = b->n_keys;
     out->n_vals = b->n_vals;
     out->n_upds = b->n_upds;
     out->keys = shrink(b->keys, b->n_keys * b->key_arity * w);
     out->key_off = shrink(b->key_off, (b->n_keys + 1) * o);
     out->vals = b->val_arity ? shrink(b->vals, b->n_vals * b->val_arity * w) : b->vals;
-    out->val_off = shrink(b->val_off, (b->n_vals + 1) * o);
-    out->times = shrink(b->times, b->n_upds * b->dim * w);
+    out->val_off = b->val_off ? shrink(b->val_off, (b->n_vals + 1) * o) : NULL;
+    out->times = b->times ? shrink(b->times, b->n_upds * b->dim * w) : one_time;
+    out->time_stride = b->times ? b->dim : 0;
     out->diffs = shrink(b->diffs, b->n_upds * sizeof(int64_t));
     rf__builder_init(b, b->key_arity, b->val_arity, b->dim);
   }

@@ -10,9 +10,16 @@
  *   keys    n_keys * key_arity words, strictly increasing
  *   key_off n_keys + 1 entries: key i's values are vals[key_off[i] .. key_off[i+1])
  *   vals    n_vals * val_arity words, strictly increasing within a key
- *   val_off n_vals + 1 entries: val j's updates are [val_off[j] .. val_off[j+1])
- *   times   n_upds * dim words, strictly increasing (rf__time_cmp) within a val
+ *   val_off n_vals + 1 entries: val j's updates are [val_off[j] .. val_off[j+1]);
+ *           NULL when every val has exactly one update (val j's is update j)
+ *   times   n_upds * dim words, strictly increasing (rf__time_cmp) within a
+ *           val; when every update is at the same time (a load at time 0, a
+ *           batch compacted to its since), that one time only:
+ *           time_stride is then 0 instead of dim
  *   diffs   n_upds
+ * Read them through rf__batch_upd and rf__batch_time, which know the two
+ * compact forms. The compact forms halve a batch of distinct (key, val)
+ * pairs at one time (an edge list) from 32 to 16 bytes per update.
  * A val_arity of 0 is allowed: every key then has exactly one (empty) value.
  *
  * Threads: a batch never changes after rf__builder_done. Its reference count
@@ -33,8 +40,9 @@ typedef struct rf__batch {
   uint64_t *keys;
   size_t *key_off;
   uint64_t *vals;
-  size_t *val_off;
+  size_t *val_off;               /* NULL: one update per val */
   uint64_t *times;
+  uint32_t time_stride;          /* dim, or 0: every update at times[0..dim) */
   int64_t *diffs;
   rf__antichain lower, upper, since;
   struct rf__batch *owner;       /* batch whose arrays these are (a reframed
@@ -61,21 +69,32 @@ static inline const uint64_t *rf__batch_key(const rf__batch *b, size_t i) {
 static inline const uint64_t *rf__batch_val(const rf__batch *b, size_t j) {
   return b->vals + j * b->val_arity;
 }
+/* The first update of val j (j == n_vals: one past the last update). */
+static inline size_t rf__batch_upd(const rf__batch *b, size_t j) {
+  return b->val_off ? b->val_off[j] : j;
+}
 static inline const uint64_t *rf__batch_time(const rf__batch *b, size_t u) {
-  return b->times + u * b->dim;
+  return b->times + u * b->time_stride;
 }
 
 /* Builds a batch from updates pushed in (key, val, time) order. The caller
- * consolidates: equal (key, val, time) pushed twice is a bug (asserted). */
+ * consolidates: equal (key, val, time) pushed twice is a bug (asserted).
+ *
+ * The builder starts in the compact forms of batch.h: while every update
+ * pushed is at one time it keeps that time only (in `time`, times NULL),
+ * and while every val has one update it keeps no val_off (NULL). The first
+ * update that breaks a form allocates the full array (at the reserved
+ * capacity) and fills in what the compact form implied. */
 typedef struct rf__builder {
   uint32_t key_arity, val_arity, dim;
   size_t n_keys, n_vals, n_upds;
-  size_t keys_cap, key_off_cap, vals_cap, val_off_cap, upds_cap;
+  size_t keys_cap, key_off_cap, vals_cap, upds_cap;
   uint64_t *keys;
   size_t *key_off;
   uint64_t *vals;
-  size_t *val_off;
-  uint64_t *times;
+  size_t *val_off;            /* NULL: every val so far has one update */
+  uint64_t *times;            /* NULL: every update so far is at `time` */
+  uint64_t time[RF_MAX_DIM];  /* the one time, while times is NULL */
   int64_t *diffs;
 } rf__builder;
 
@@ -88,6 +107,17 @@ int rf__builder_reserve(rf__builder *b, size_t n_upds);
 int rf__builder_reserve_exact(rf__builder *b, size_t n_keys, size_t n_vals, size_t n_upds);
 int rf__builder_push(rf__builder *b, const uint64_t *key, const uint64_t *val,
                      const uint64_t *time, int64_t diff);
+/* Pushes every update of one (key, val) at once: n rows of dim time words
+ * then a diff word, times strictly increasing, diffs non-zero. The (key,
+ * val) must come after the last one pushed. n == 0 pushes nothing. */
+int rf__builder_push_val(rf__builder *b, const uint64_t *key, const uint64_t *val,
+                         const uint64_t *rows, size_t n);
+/* Pushes n rows of w words, each (key words, val words, time words, diff),
+ * sorted by (key, val, time) and coming after everything pushed so far:
+ * runs of equal (key, val, time) have their diffs summed and zero sums are
+ * dropped. The batcher's bulk path: one comparison of neighbouring rows
+ * decides both the consolidation and where keys and vals change. */
+int rf__builder_push_sorted(rf__builder *b, const uint64_t *rows, size_t n, uint32_t w);
 /* Hands the pushed updates over as a batch (the builder is empty again).
  * lower, upper and since are copied. Returns NULL on ENOMEM. */
 rf__batch *rf__builder_done(rf__builder *b, const rf__antichain *lower,

@@ -22,6 +22,7 @@ int rf__batcher_init(rf__batcher *b, uint32_t key_arity, uint32_t val_arity, uin
   b->val_arity = val_arity;
   b->dim = dim;
   rf__antichain_init(&b->lower, dim);
+  rf__antichain_init(&b->mins, dim);
   b->pending = rf__upbuf_new(key_arity + val_arity, dim, 0);
   RF_CHECK_ALLOC(b->pending);
   uint64_t zero[RF_MAX_DIM] = {0};
@@ -37,14 +38,33 @@ void rf__batcher_free(rf__batcher *b) {
   rf__upbuf_unref(b->pending);
   b->pending = NULL;
   rf__antichain_free(&b->lower);
+  rf__antichain_free(&b->mins);
 }
 
-int rf__batcher_push(rf__batcher *b, const rf__upbuf *ups) {
-  rf__upbuf *p = b->pending;
+static int check_shape(const rf__batcher *b, const rf__upbuf *ups) {
+  const rf__upbuf *p = b->pending;
   RF_RETURN_ERROR_IF(ups->arity != p->arity || ups->dim != p->dim, RF_EINVAL,
                      "rf__batcher_push: rows of arity %u and dim %u, batcher takes %u and %u",
                      ups->arity, ups->dim, p->arity, p->dim);
+  return 0;
+}
+
+/* The minimal times of rows about to join the pending ones: `mins` when
+ * the caller knows them, else a scan of the new rows. */
+static int note_times(rf__batcher *b, const rf__upbuf *ups, const rf__antichain *mins) {
+  int rc = 0;
+  if (!mins) rc = rf__upbuf_min_times(ups, &b->mins);
+  for (uint32_t i = 0; mins && rc == 0 && i < mins->n; i++)
+    rc = rf__antichain_insert(&b->mins, rf__antichain_at(mins, i)) < 0 ? RF_ENOMEM : 0;
+  RF_RETURN_ERROR_IF(rc < 0, RF_ENOMEM, "rf__batcher_push: out of memory");
+  return 0;
+}
+
+static int copy_in(rf__batcher *b, const rf__upbuf *ups, const rf__antichain *mins) {
+  RF_FORWARD_IF_ERROR(check_shape(b, ups));
+  rf__upbuf *p = b->pending;
   if (ups->n == 0) return 0;
+  RF_FORWARD_IF_ERROR(note_times(b, ups, mins));
   RF_RETURN_ERROR_IF(rf__upbuf_reserve(p, p->n + ups->n) < 0, RF_ENOMEM,
                      "rf__batcher_push: out of memory for %zu rows", p->n + ups->n);
   memcpy(rf__upbuf_row(p, p->n), ups->rows, ups->n * ups->width * sizeof(uint64_t));
@@ -52,9 +72,39 @@ int rf__batcher_push(rf__batcher *b, const rf__upbuf *ups) {
   return 0;
 }
 
+int rf__batcher_push(rf__batcher *b, const rf__upbuf *ups) { return copy_in(b, ups, NULL); }
+
+int rf__batcher_reserve(rf__batcher *b, size_t rows) {
+  rf__upbuf *p = b->pending;
+  RF_RETURN_ERROR_IF(rf__upbuf_reserve(p, p->n + rows) < 0, RF_ENOMEM,
+                     "rf__batcher_reserve: out of memory for %zu rows", p->n + rows);
+  return 0;
+}
+
+int rf__batcher_take(rf__batcher *b, rf__upbuf *ups, const rf__antichain *mins) {
+  rf__upbuf *p = b->pending;
+  if (ups->refs != 1 || p->n != 0 || p->cap >= ups->n || ups->n == 0)
+    return copy_in(b, ups, mins);
+  RF_FORWARD_IF_ERROR(check_shape(b, ups));
+  RF_FORWARD_IF_ERROR(note_times(b, ups, mins));
+  /* Nobody else can see ups (the caller holds its one reference), so its
+   * rows can change hands: they become the pending rows, and ups gets the
+   * batcher's empty array, freed with it. */
+  uint64_t *rows = p->rows;
+  size_t cap = p->cap;
+  p->rows = ups->rows;
+  p->cap = ups->cap;
+  p->n = ups->n;
+  ups->rows = rows;
+  ups->cap = cap;
+  ups->n = 0;
+  return 0;
+}
+
 int rf__batcher_min_times(const rf__batcher *b, rf__antichain *out) {
-  RF_RETURN_ERROR_IF(rf__upbuf_min_times(b->pending, out) < 0, RF_ENOMEM,
-                     "rf__batcher_min_times: out of memory");
+  for (uint32_t i = 0; i < b->mins.n; i++)
+    RF_RETURN_ERROR_IF(rf__antichain_insert(out, rf__antichain_at(&b->mins, i)) < 0, RF_ENOMEM,
+                       "rf__batcher_min_times: out of memory");
   return 0;
 }
 
@@ -90,32 +140,44 @@ static size_t partition_complete(rf__upbuf *p, const rf__antichain *upper) {
   }
 }
 
-/* Sums the diffs of runs of equal (key, val, time) among n sorted rows and
- * pushes the non-zero sums. */
-static int build_consolidated(rf__builder *bld, const rf__upbuf *p, size_t n,
-                              const rf__antichain *lower) {
-  uint32_t w = p->width, ka = bld->key_arity, kv = p->arity, kw = p->arity + p->dim;
-  const uint64_t *rows = p->rows;
-  for (size_t i = 0; i < n;) {
-    const uint64_t *r = rows + i * w;
-    int64_t sum = (int64_t)r[kw];
-    size_t j = i + 1;
-    while (j < n && rf__words_cmp(rows + j * w, r, kw) == 0) sum += (int64_t)rows[j++ * w + kw];
-    assert(rf__antichain_le(lower, r + kv)); /* pushed at a time before lower */
-    if (sum != 0 && rf__builder_push(bld, r, r + ka, r + kv, sum) < 0) return RF_ENOMEM;
-    i = j;
+/* Counts, among n sorted rows, the distinct keys, (key, val)s and (key,
+ * val, time)s: what the batch can hold at most, so that the builder is
+ * reserved exactly. (A reservation by row count alone holds a key and a
+ * val slot per row, which for a large load with few keys is most of the
+ * batch again, if only for the time of the seal.) */
+static void count_distinct(const uint64_t *rows, size_t n, uint32_t w, uint32_t ka, uint32_t kv,
+                           size_t *n_keys, size_t *n_vals, size_t *n_upds) {
+  uint32_t kw = w - 1;
+  size_t keys = n > 0, vals = n > 0, upds = n > 0;
+  for (size_t i = 1; i < n; i++) {
+    const uint64_t *a = rows + (i - 1) * w, *r = rows + i * w;
+    uint32_t c = 0;
+    while (c < kw && a[c] == r[c]) c++;
+    keys += c < ka;
+    vals += c < kv;
+    upds += c < kw;
   }
-  return 0;
+  *n_keys = keys;
+  *n_vals = vals;
+  *n_upds = upds;
 }
 
+/* Sorts the n complete rows (in place: a failure loses none) and builds
+ * the batch. */
 static int build_batch(rf__batcher *b, size_t n, const rf__antichain *upper, rf__batch **out) {
   rf__upbuf *p = b->pending;
   rf__builder bld;
   rf__builder_init(&bld, b->key_arity, b->val_arity, b->dim);
+  size_t nk, nv, nu;
   int rc = RF_ENOMEM;
   if (rf__sort_rows(p->rows, n, p->width, p->arity + p->dim) < 0) goto out;
-  if (n > 0 && rf__builder_reserve(&bld, n) < 0) goto out;
-  if (build_consolidated(&bld, p, n, &b->lower) < 0) goto out;
+  count_distinct(p->rows, n, p->width, b->key_arity, p->arity, &nk, &nv, &nu);
+  if (n > 0 && rf__builder_reserve_exact(&bld, nk, nv, nu) < 0) goto out;
+#ifndef NDEBUG
+  for (size_t i = 0; i < n; i++) /* pushed at a time before lower? */
+    assert(rf__antichain_le(&b->lower, rf__upbuf_time(p, i)));
+#endif
+  if (rf__builder_push_sorted(&bld, p->rows, n, p->width) < 0) goto out;
   *out = rf__builder_done(&bld, &b->lower, upper, &b->lower);
   if (*out) rc = 0;
 out:
@@ -128,18 +190,37 @@ int rf__batcher_seal(rf__batcher *b, const rf__antichain *upper, rf__batch **out
                      RF_EINVAL, "rf__batcher_seal: upper is not in advance of lower");
   rf__upbuf *p = b->pending;
   size_t n = partition_complete(p, upper);
-  rf__batch *batch = NULL;
-  RF_FORWARD_IF_ERROR(build_batch(b, n, upper, &batch));
-  rf__antichain next;
+  rf__antichain next, mins;
   rf__antichain_init(&next, b->dim);
-  if (rf__antichain_copy(&next, upper) < 0) {
-    rf__batch_unref(batch);
+  rf__antichain_init(&mins, b->dim);
+  /* The minimal times of the rows that stay (before the sealed ones are
+   * sorted in place: the two ranges do not overlap). */
+  rf__upbuf rest = *p;
+  rest.rows = rf__upbuf_row(p, n);
+  rest.n = p->n - n;
+  if (rf__antichain_copy(&next, upper) < 0 || rf__upbuf_min_times(&rest, &mins) < 0) {
+    rf__antichain_free(&next);
+    rf__antichain_free(&mins);
     return rf__error(RF_ENOMEM, "rf__batcher_seal: out of memory");
+  }
+  rf__batch *batch = NULL;
+  int rc = build_batch(b, n, upper, &batch);
+  if (rc < 0) {
+    rf__antichain_free(&next);
+    rf__antichain_free(&mins);
+    return rc;
   }
   rf__antichain_free(&b->lower);
   b->lower = next;
+  rf__antichain_free(&b->mins);
+  b->mins = mins;
   if (n < p->n) memmove(p->rows, rf__upbuf_row(p, n), (p->n - n) * p->width * sizeof(uint64_t));
   p->n -= n;
+  /* A burst (a large load, a big iteration) leaves a large buffer behind:
+   * give back what the rows left no longer need rather than keep it for
+   * the life of the arrangement. Doubling on the next push keeps growth
+   * amortized. */
+  if (p->n <= p->cap / 4) rf__upbuf_shrink(p);
   *out = batch;
   return 0;
 }

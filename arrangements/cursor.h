@@ -1,11 +1,18 @@
 /*
- * cursor.h: walks a list of batches as one sorted collection: keys in
- * order, then the values of the current key in order, then the (time, diff)
- * updates of the current (key, value) across all batches.
+ * cursor.h: reading a list of batches as one sorted collection.
  *
- * The cursor holds a reference to each batch it reads, so the batches stay
- * alive however the trace merges meanwhile. Keys and values returned point
- * into the batches and stay valid until rf__cursor_free.
+ * A cursor walks it: keys in order, then the values of the current key in
+ * order, then the (time, diff) updates of the current (key, value) across
+ * all batches.
+ *
+ * A seeker looks up whole keys, in increasing order, and hands back every
+ * (value, time, diff) of each at once: one search per batch and no
+ * per-value stepping. Joins and reduces read their traces key by key this
+ * way; it is their fast path.
+ *
+ * Both hold a reference to each batch they read, so the batches stay alive
+ * however the trace merges meanwhile. Keys, values and times returned point
+ * into the batches and stay valid until the cursor (seeker) is freed.
  */
 #ifndef RF_ARRANGEMENTS_CURSOR_H
 #define RF_ARRANGEMENTS_CURSOR_H
@@ -52,5 +59,41 @@ void rf__cursor_rewind_vals(rf__cursor *c);
  * (so times are not globally sorted, and equal times may repeat). */
 typedef void (*rf__time_fn)(void *ctx, const uint64_t *time, int64_t diff);
 void rf__cursor_map_times(const rf__cursor *c, rf__time_fn fn, void *ctx);
+
+/* One update of a key, as a seeker gathers it: pointers into a batch. */
+typedef struct rf__upd_ref {
+  const uint64_t *val;  /* val_arity words (never NULL, even for val_arity 0) */
+  const uint64_t *time; /* dim words */
+  int64_t diff;
+} rf__upd_ref;
+
+typedef struct rf__seeker {
+  uint32_t key_arity, val_arity, dim;
+  uint32_t n;            /* batches */
+  rf__batch **b;         /* referenced batches, oldest first */
+  size_t *kpos;          /* per batch: first key above the last key sought */
+  uint32_t *live;        /* batches not yet exhausted, in batch order */
+  uint64_t *next;        /* per live slot: its batch's key at kpos (1-word keys) */
+  uint32_t n_live;
+  rf__upd_ref *upds;     /* the updates of the key sought last */
+  size_t n_upds, upds_cap;
+  rf__upd_ref *tmp;      /* scratch for merging batches' runs by value */
+  size_t tmp_cap;
+  size_t *runs;          /* scratch: where each batch's run starts in upds */
+  /* Scratch of one seek: the live slots holding the key, the key's index
+   * in each, and its range of vals. */
+  uint32_t *hit_slot;
+  size_t *hit_k, *hit_v0, *hit_v1;
+} rf__seeker;
+
+/* A seeker over batches[0..n) (each referenced; the array is copied). */
+int rf__seeker_init(rf__seeker *s, rf__batch *const *batches, uint32_t n);
+void rf__seeker_free(rf__seeker *s);
+/* Gathers every update of `key` into s->upds[0 .. s->n_upds) (none if the
+ * key is absent). Keys must be sought in increasing order. With
+ * by_val, the updates are sorted by value (equal values: batch order, then
+ * time order), so each value's updates are contiguous; without it they come
+ * batch by batch. Returns 0 or RF_ENOMEM. */
+int rf__seeker_seek(rf__seeker *s, const uint64_t *key, bool by_val);
 
 #endif

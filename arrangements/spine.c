@@ -85,6 +85,8 @@ typedef enum { LEVEL_EMPTY, LEVEL_SINGLE, LEVEL_PAIR } level_kind;
 typedef struct merge {
   rf__builder out;
   rf__antichain since;   /* times are advanced to this frontier */
+  uint64_t floor[RF_MAX_DIM]; /* its floor (rf__antichain_floor), when it
+                                 has elements: advancing t is join(t, floor) */
   size_t ka, va, kb, vb; /* next key and val in a and in b */
 } merge;
 
@@ -141,102 +143,126 @@ typedef struct run {
 
 static size_t run_len(run r) { return r.b ? r.hi - r.lo : 0; }
 
-static bool needs_advance(const rf__antichain *since, run r) {
-  if (!r.b || since->n == 0) return false;
-  uint32_t d = since->dim;
-  for (size_t u = r.lo; u < r.hi; u++) {
-    const uint64_t *t = rf__batch_time(r.b, u);
-    if (since->n == 1 ? !rf__time_le(since->t, t, d) : !rf__antichain_le(since, t)) return true;
-  }
-  return false;
-}
+/* A val with at most this many updates is merged in a buffer on the
+ * stack (insertion-sorted); longer ones use the spine's scratch. */
+#define VAL_STACK_ROWS 32
 
-static void advance_time(const rf__antichain *since, const uint64_t *t, uint64_t *out,
-                         uint32_t dim) {
-  if (since->n == 1)
-    rf__time_join(t, since->t, out, dim); /* the meet over one element */
-  else
-    rf__time_advance(t, since, out);
-}
-
-/* Two runs whose times need no advancing: a sorted merge, summing equal
- * times. */
-static int push_merged(rf__builder *out, const uint64_t *key, const uint64_t *val, run ra,
-                       run rb) {
-  uint32_t d = out->dim;
-  size_t i = ra.lo, j = rb.lo, ie = ra.b ? ra.hi : i, je = rb.b ? rb.hi : j;
-  while (i < ie || j < je) {
-    int c = i == ie ? 1 : j == je ? -1
-                        : rf__time_cmp(rf__batch_time(ra.b, i), rf__batch_time(rb.b, j), d);
-    const uint64_t *t = c <= 0 ? rf__batch_time(ra.b, i) : rf__batch_time(rb.b, j);
-    int64_t diff = (c <= 0 ? ra.b->diffs[i++] : 0) + (c >= 0 ? rb.b->diffs[j++] : 0);
-    if (diff != 0) RF_FORWARD_IF_ERROR(rf__builder_push(out, key, val, t, diff));
-  }
-  return 0;
-}
-
-static uint64_t *fill_advanced(uint64_t *row, const rf__antichain *since, run r, uint32_t d) {
+/* Copies the run's updates into rows of (dim time words, diff), each time
+ * advanced to the merge's since (see rf__time_advance). Returns the end of
+ * what it wrote. */
+static inline uint64_t *fill_advanced(uint64_t *row, const merge *m, run r, uint32_t d) {
+  bool advance = m->since.n > 0;
   for (size_t u = r.lo; r.b && u < r.hi; u++, row += d + 1) {
-    advance_time(since, rf__batch_time(r.b, u), row, d);
+    const uint64_t *t = rf__batch_time(r.b, u);
+    for (uint32_t c = 0; c < d; c++) row[c] = advance && m->floor[c] > t[c] ? m->floor[c] : t[c];
     row[d] = (uint64_t)r.b->diffs[u];
   }
   return row;
 }
 
-/* Two runs with times to advance: copy advanced into scratch, sort by time,
- * consolidate. Nothing is pushed unless scratch and sorting succeed. */
-static int push_advanced(rf__spine *s, merge *m, const uint64_t *key, const uint64_t *val,
-                         run ra, run rb) {
-  uint32_t d = s->dim, w = d + 1;
-  size_t n = run_len(ra) + run_len(rb);
-  if (rf__grow((void **)&s->scratch, &s->scratch_cap, n * w, sizeof(uint64_t)) < 0)
-    return rf__error(RF_ENOMEM, "rf__spine: out of memory compacting %zu updates", n);
-  fill_advanced(fill_advanced(s->scratch, &m->since, ra, d), &m->since, rb, d);
-  if (rf__sort_rows(s->scratch, n, w, d) < 0)
-    return rf__error(RF_ENOMEM, "rf__spine: out of memory sorting %zu updates", n);
+/* Sorts n rows of w words by their first d words: insertion sort, for the
+ * few updates of one val (two runs that were each sorted before their times
+ * were advanced, so usually nearly in order). */
+static void sort_small(uint64_t *rows, size_t n, uint32_t w, uint32_t d) {
+  uint64_t tmp[RF_MAX_DIM + 1];
+  for (size_t i = 1; i < n; i++) {
+    uint64_t *r = rows + i * w;
+    if (rf__time_cmp(r - w, r, d) <= 0) continue;
+    memcpy(tmp, r, w * sizeof(uint64_t));
+    size_t j = i;
+    while (j > 0 && rf__time_cmp(rows + (j - 1) * w, tmp, d) > 0) {
+      memcpy(rows + j * w, rows + (j - 1) * w, w * sizeof(uint64_t));
+      j--;
+    }
+    memcpy(rows + j * w, tmp, w * sizeof(uint64_t));
+  }
+}
+
+/* Sums the diffs of equal times among n sorted rows, in place, dropping
+ * zeros. Returns how many rows are left. */
+static size_t consolidate_rows(uint64_t *rows, size_t n, uint32_t d) {
+  uint32_t w = d + 1;
+  size_t out = 0;
   for (size_t i = 0; i < n;) {
-    const uint64_t *r = s->scratch + i * w;
+    const uint64_t *r = rows + i * w;
     int64_t sum = (int64_t)r[d];
     size_t j = i + 1;
-    while (j < n && rf__time_eq(s->scratch + j * w, r, d)) sum += (int64_t)s->scratch[j++ * w + d];
-    if (sum != 0) RF_FORWARD_IF_ERROR(rf__builder_push(&m->out, key, val, r, sum));
+    while (j < n && rf__time_eq(rows + j * w, r, d)) sum += (int64_t)rows[j++ * w + d];
+    if (sum != 0) {
+      uint64_t *o = rows + out * w;
+      if (o != r) memcpy(o, r, d * sizeof(uint64_t));
+      o[d] = (uint64_t)sum;
+      out++;
+    }
     i = j;
   }
-  return 0;
+  return out;
 }
 
 /* 1-dim times: advancing is t -> max(t, floor), which keeps both runs
- * sorted, so one merge pass advances, sums equal times and pushes. */
-static int push_merged_1d(rf__builder *out, const uint64_t *key, const uint64_t *val, run ra,
-                          run rb, uint64_t floor) {
-  size_t i = ra.lo, j = rb.lo, ie = ra.b ? ra.hi : i, je = rb.b ? rb.hi : j;
+ * sorted, so one merge pass advances, sums equal times and writes the
+ * consolidated (time, diff) rows. Returns how many. */
+static size_t merge_1d(uint64_t *rows, run ra, run rb, uint64_t floor) {
+  size_t i = ra.lo, j = rb.lo, ie = ra.b ? ra.hi : i, je = rb.b ? rb.hi : j, n = 0;
   uint64_t cur = 0;
   int64_t acc = 0;
   while (i < ie || j < je) {
-    uint64_t ta = i < ie ? ra.b->times[i] : 0, tb = j < je ? rb.b->times[j] : 0;
+    uint64_t ta = i < ie ? rf__batch_time(ra.b, i)[0] : 0;
+    uint64_t tb = j < je ? rf__batch_time(rb.b, j)[0] : 0;
     ta = ta < floor ? floor : ta;
     tb = tb < floor ? floor : tb;
     bool take_a = i < ie && (j == je || ta <= tb);
     uint64_t t = take_a ? ta : tb;
-    if (acc != 0 && t != cur) RF_FORWARD_IF_ERROR(rf__builder_push(out, key, val, &cur, acc));
+    if (acc != 0 && t != cur) {
+      rows[2 * n] = cur;
+      rows[2 * n++ + 1] = (uint64_t)acc;
+    }
     if (t != cur) acc = 0;
     cur = t;
     acc += take_a ? ra.b->diffs[i++] : rb.b->diffs[j++];
   }
-  if (acc != 0) RF_FORWARD_IF_ERROR(rf__builder_push(out, key, val, &cur, acc));
-  return 0;
+  if (acc != 0) {
+    rows[2 * n] = cur;
+    rows[2 * n++ + 1] = (uint64_t)acc;
+  }
+  return n;
 }
 
+/* Merges the updates of one (key, val) from both runs into the output:
+ * times advanced to the merge's since, equal times summed, zeros dropped,
+ * all pushed at once (nothing if they cancel). */
 static int emit_val(rf__spine *s, merge *m, const uint64_t *key, const uint64_t *val, run ra,
                     run rb) {
-  if (s->dim == 1) return push_merged_1d(&m->out, key, val, ra, rb, m->since.n ? m->since.t[0] : 0);
-  if (needs_advance(&m->since, ra) || needs_advance(&m->since, rb))
-    return push_advanced(s, m, key, val, ra, rb);
-  return push_merged(&m->out, key, val, ra, rb);
+  uint32_t d = s->dim, w = d + 1;
+  size_t n = run_len(ra) + run_len(rb);
+  uint64_t stack[VAL_STACK_ROWS * (RF_MAX_DIM + 1)];
+  uint64_t *rows = stack;
+  if (n > VAL_STACK_ROWS) {
+    if (rf__grow((void **)&s->scratch, &s->scratch_cap, n * w, sizeof(uint64_t)) < 0)
+      return rf__error(RF_ENOMEM, "rf__spine: out of memory compacting %zu updates", n);
+    rows = s->scratch;
+  }
+  size_t k;
+  if (d == 1) {
+    k = merge_1d(rows, ra, rb, m->since.n ? m->floor[0] : 0);
+  } else {
+    /* Product times: advancing can reorder times (join with since is
+     * monotone in the product order, not in the lexicographic one), so
+     * the advanced rows are sorted again before consolidating. */
+    fill_advanced(fill_advanced(rows, m, ra, d), m, rb, d);
+    if (n == 1) /* most vals: one update, nothing to order or sum */
+      return rf__builder_push_val(&m->out, key, val, rows, 1);
+    if (n <= VAL_STACK_ROWS)
+      sort_small(rows, n, w, d);
+    else if (rf__sort_rows(rows, n, w, d) < 0)
+      return rf__error(RF_ENOMEM, "rf__spine: out of memory sorting %zu updates", n);
+    k = consolidate_rows(rows, n, d);
+  }
+  return rf__builder_push_val(&m->out, key, val, rows, k);
 }
 
 static run val_run(const rf__batch *b, size_t v) {
-  return (run){b, b->val_off[v], b->val_off[v + 1]};
+  return (run){b, rf__batch_upd(b, v), rf__batch_upd(b, v + 1)};
 }
 
 /* Moves past val v of key k of b. */
@@ -319,6 +345,7 @@ static int merge_start(rf__spine *s, level *L) {
     merge_free(m);
     return rf__error(RF_ENOMEM, "rf__spine: out of memory starting a merge of %zu updates", nu);
   }
+  if (m->since.n > 0) rf__antichain_floor(&m->since, m->floor);
   L->m = m;
   return 0;
 }
@@ -709,8 +736,9 @@ size_t rf__spine_bytes(const rf__spine *s) {
     if (!m) continue;
     const rf__builder *o = &m->out;
     n += o->keys_cap * o->key_arity * sizeof(uint64_t) + o->key_off_cap * sizeof(size_t) +
-         o->vals_cap * o->val_arity * sizeof(uint64_t) + o->val_off_cap * sizeof(size_t) +
-         o->upds_cap * (o->dim * sizeof(uint64_t) + sizeof(int64_t));
+         o->vals_cap * o->val_arity * sizeof(uint64_t) +
+         (o->val_off ? (o->vals_cap + 1) * sizeof(size_t) : 0) +
+         o->upds_cap * ((o->times ? o->dim * sizeof(uint64_t) : 0) + sizeof(int64_t));
   }
   return n;
 }
@@ -796,15 +824,39 @@ static void pick_through(void *ctx, rf__batch *b) {
   }
 }
 
-int rf__reader_cursor(rf__reader *r, const rf__antichain *through, rf__cursor *out) {
+/* The batches a cursor or seeker through `through` reads (see
+ * rf__reader_cursor), into a new array *out (the caller frees it). */
+static int batches_through(rf__reader *r, const rf__antichain *through, rf__batch ***out,
+                           uint32_t *n) {
   rf__spine *s = r->s;
   through_ctx t = {through, rf__malloc((rf__spine_batches(s) + 1) * sizeof(rf__batch *)), 0,
                    false};
   RF_CHECK_ALLOC(t.out);
   each_batch(s, pick_through, &t);
-  int rc = t.straddles ? rf__error(RF_ESTATE, "rf__reader_cursor: `through` falls inside a batch "
-                                              "(is it before the reader's physical frontier?)")
-                       : rf__cursor_init(out, t.out, t.n);
-  rf__free(t.out);
+  if (t.straddles) {
+    rf__free(t.out);
+    return rf__error(RF_ESTATE, "rf__reader_cursor: `through` falls inside a batch (is it "
+                                "before the reader's physical frontier?)");
+  }
+  *out = t.out;
+  *n = t.n;
+  return 0;
+}
+
+int rf__reader_cursor(rf__reader *r, const rf__antichain *through, rf__cursor *out) {
+  rf__batch **list;
+  uint32_t n;
+  RF_FORWARD_IF_ERROR(batches_through(r, through, &list, &n));
+  int rc = rf__cursor_init(out, list, n);
+  rf__free(list);
+  return rc;
+}
+
+int rf__reader_seeker(rf__reader *r, const rf__antichain *through, rf__seeker *out) {
+  rf__batch **list;
+  uint32_t n;
+  RF_FORWARD_IF_ERROR(batches_through(r, through, &list, &n));
+  int rc = rf__seeker_init(out, list, n);
+  rf__free(list);
   return rc;
 }

@@ -64,5 +64,7 @@ int rf__reader_set_physical(rf__reader *r, const rf__antichain *f);
 /* Opens a cursor over every batch whose upper is not beyond `through`
  * (NULL: every batch). RF_ESTATE if `through` falls inside a batch. */
 int rf__reader_cursor(rf__reader *r, const rf__antichain *through, rf__cursor *out);
+/* The same batches, for whole-key lookups (see rf__seeker in cursor.h). */
+int rf__reader_seeker(rf__reader *r, const rf__antichain *through, rf__seeker *out);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include <ck_pr.h>
 #include <jemalloc/jemalloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,7 +55,7 @@ char *rf__strdup(const char *s) {
   return d;
 }
 
-int rf__grow(void **p, size_t *cap, size_t need, size_t elem) {
+int rf__grow_slow(void **p, size_t *cap, size_t need, size_t elem) {
   if (need <= *cap) return 0;
   size_t ncap = *cap ? *cap : 8;
   while (ncap < need) ncap *= 2;
@@ -69,6 +70,51 @@ void rf__alloc_fail_after(uint64_t n) { ck_pr_store_64(&fail_countdown, n); }
 
 uint64_t rf__alloc_injected_failures(void) {
   return ck_pr_load_64(&injected_failures);
+}
+
+/* Returning freed memory.
+ *
+ * jemalloc keeps freed pages resident ("dirty") for about ten seconds, for
+ * reuse. A burst (sealing a load of ten million rows, a large iteration, a
+ * big merge) frees hundreds of MiB of large arrays, which seldom fit the
+ * next large request, so the process would stay near its high-water mark
+ * well after the live data shrank, and a copy (messages into a batcher)
+ * would count twice. So large frees are tallied, and every LOOK_BYTES of
+ * them the dirty pages are looked at: more than DIRTY_LIMIT of them, and
+ * more than an eighth of what is allocated (a large steady working set
+ * does not purge all the time), are returned to the system at once. The
+ * BFS benchmark purges only while computing its initial answer (2 or 3
+ * times); its rounds reuse what they free and never purge, so they pay no
+ * page faults for this. */
+#define LARGE_FREE ((size_t)1 << 20)
+#define LOOK_BYTES ((uint64_t)16 << 20)
+#define DIRTY_LIMIT ((uint64_t)16 << 20)
+
+static uint64_t freed_large; /* large bytes freed since the last look (atomic) */
+
+static uint64_t dirty_bytes(void) {
+  uint64_t epoch = 1;
+  size_t sz = sizeof epoch, pdirty = 0, page = 0, len = sizeof(size_t);
+  char name[64];
+  mallctl("epoch", &epoch, &sz, &epoch, sz);
+  snprintf(name, sizeof name, "stats.arenas.%u.pdirty", (unsigned)MALLCTL_ARENAS_ALL);
+  if (mallctl(name, &pdirty, &len, NULL, 0) != 0) return 0;
+  len = sizeof(size_t);
+  if (mallctl("arenas.page", &page, &len, NULL, 0) != 0) return 0;
+  return (uint64_t)pdirty * page;
+}
+
+void rf__free_sized(void *p, size_t bytes) {
+  free(p);
+  if (!p || bytes < LARGE_FREE) return;
+  if (ck_pr_faa_64(&freed_large, bytes) + bytes < LOOK_BYTES) return;
+  ck_pr_store_64(&freed_large, 0);
+  uint64_t dirty = dirty_bytes(), allocated = 0;
+  rf__alloc_stats(&allocated, NULL);
+  if (dirty <= DIRTY_LIMIT || dirty <= allocated / 8) return;
+  char name[64];
+  snprintf(name, sizeof name, "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
+  mallctl(name, NULL, NULL, NULL, 0);
 }
 
 void rf__alloc_stats(uint64_t *allocated, uint64_t *resident) {

@@ -16,9 +16,14 @@ void *rf__realloc(void *p, size_t n);
 void rf__free(void *p);
 char *rf__strdup(const char *s);
 
+/* The growing part of rf__grow. */
+int rf__grow_slow(void **p, size_t *cap, size_t need, size_t elem);
 /* Grows *p (an array of elem-byte items with capacity *cap) to hold at least
- * `need` items. Returns 0 or RF_ENOMEM (leaving *p unchanged). */
-int rf__grow(void **p, size_t *cap, size_t need, size_t elem);
+ * `need` items. Returns 0 or RF_ENOMEM (leaving *p unchanged). Inline: most
+ * calls find the room already there, on hot paths (a call per key). */
+static inline int rf__grow(void **p, size_t *cap, size_t need, size_t elem) {
+  return need <= *cap ? 0 : rf__grow_slow(p, cap, need, elem);
+}
 
 /* Test hook: the n-th allocation from now fails (n = 0 disables). Counting
  * is global to the process. */
@@ -28,5 +33,10 @@ uint64_t rf__alloc_injected_failures(void);
 
 /* jemalloc's view of the whole process (stats.allocated, stats.resident). */
 void rf__alloc_stats(uint64_t *allocated, uint64_t *resident);
+
+/* Frees p, an array of about `bytes` bytes (rf__free otherwise). Large
+ * arrays (batches, update buffers, sort scratch) are freed this way: see
+ * alloc.c for why the allocator is told. */
+void rf__free_sized(void *p, size_t bytes);
 
 #endif

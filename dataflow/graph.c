@@ -210,18 +210,21 @@ static void enqueue(rf__port *p, rf__msg *m) {
 /* The minimal times of a batch, extended to `dim` words. */
 static int batch_min_times(const rf__batch *b, uint32_t dim, rf__antichain *out) {
   uint64_t t[RF_MAX_DIM];
-  for (size_t u = 0; u < b->n_upds; u++) {
+  /* A batch in the one-time form has a single time to look at. */
+  size_t n = b->time_stride ? b->n_upds : b->n_upds > 0;
+  for (size_t u = 0; u < n; u++) {
     rf__time_extend(rf__batch_time(b, u), b->dim, dim, t);
-    if (out->n == 1 && rf__time_le(out->t, t, dim)) continue;
+    if (rf__antichain_le(out, t)) continue; /* the common case: t adds nothing */
     if (rf__antichain_insert(out, t) < 0) return RF_ENOMEM;
   }
   return 0;
 }
 
-static int send_msg(rf__op *op, rf__upbuf *ups, rf__batch *b) {
-  rf__antichain times;
-  rf__antichain_init(&times, op->dim);
-  int rc = ups ? rf__upbuf_min_times(ups, &times) : batch_min_times(b, op->dim, &times);
+/* Sends ups or b to every consumer. `times`, when given, are the minimal
+ * times of the contents (the caller knows them); else they are computed. */
+static int send_msg(rf__op *op, rf__upbuf *ups, rf__batch *b, const rf__antichain *times) {
+  int rc = 0;
+  const rf__msg *first = NULL;
   for (uint32_t i = 0; rc == 0 && i < op->n_out; i++) {
     rf__msg *m = rf__malloc(sizeof *m);
     if (!m) {
@@ -231,27 +234,46 @@ static int send_msg(rf__op *op, rf__upbuf *ups, rf__batch *b) {
     m->ups = ups ? rf__upbuf_ref(ups) : NULL;
     m->batch = b ? rf__batch_ref(b) : NULL;
     rf__antichain_init(&m->times, op->dim);
-    if (rf__antichain_copy(&m->times, &times) < 0) {
+    /* The minimal times are computed once, into the first consumer's
+     * message, and copied for the others. */
+    if (first)
+      rc = rf__antichain_copy(&m->times, &first->times);
+    else if (times)
+      rc = rf__antichain_copy(&m->times, times);
+    else
+      rc = ups ? rf__upbuf_min_times(ups, &m->times) : batch_min_times(b, op->dim, &m->times);
+    if (rc < 0) {
       rf__msg_free(m);
       rc = rf__error(RF_ENOMEM, "%s: out of memory sending a message", op->name);
       break;
     }
     enqueue(op->out[i], m);
+    if (!first) first = m;
   }
-  rf__antichain_free(&times);
   op->g->progress_dirty = true;
   return rc;
 }
 
-int rf__op_send(rf__op *op, rf__upbuf *ups) {
+/* A buffer grown by doubling may be up to half empty; once sent it never
+ * grows again (consumers only read it, or take it over whole), so a large
+ * unused tail is given back before it travels. Small buffers are left as
+ * they are: not worth a realloc. */
+#define SEND_SHRINK_BYTES ((size_t)1 << 20)
+
+int rf__op_send_times(rf__op *op, rf__upbuf *ups, const rf__antichain *times) {
   int rc = 0;
-  if (ups->n > 0 && op->n_out > 0) rc = send_msg(op, ups, NULL);
+  size_t spare = (ups->cap - ups->n) * ups->width * sizeof(uint64_t);
+  if (ups->refs == 1 && spare >= SEND_SHRINK_BYTES && ups->cap - ups->n >= ups->cap / 4)
+    rf__upbuf_shrink(ups);
+  if (ups->n > 0 && op->n_out > 0) rc = send_msg(op, ups, NULL, times);
   rf__upbuf_unref(ups);
   return rc;
 }
 
+int rf__op_send(rf__op *op, rf__upbuf *ups) { return rf__op_send_times(op, ups, NULL); }
+
 int rf__op_send_batch(rf__op *op, rf__batch *b) {
-  int rc = op->n_out > 0 ? send_msg(op, NULL, b) : 0;
+  int rc = op->n_out > 0 ? send_msg(op, NULL, b, NULL) : 0;
   rf__batch_unref(b);
   return rc;
 }

@@ -105,6 +105,11 @@ int rf__op_connect(rf__op *op, uint32_t index, rf__op *src, uint32_t exchange_ke
 /* Sends updates to every consumer (consumes the caller's reference; an empty
  * buffer is dropped). */
 int rf__op_send(rf__op *op, rf__upbuf *ups);
+/* The same when the caller knows the minimal times of the rows (an input
+ * knows the time of its oldest staged row; an operator passing a message's
+ * buffer on unchanged has the message's times): the rows are not scanned
+ * for them. `times` must be exactly that antichain, in the output's dim. */
+int rf__op_send_times(rf__op *op, rf__upbuf *ups, const rf__antichain *times);
 /* Sends a batch to every consumer (consumes the reference). */
 int rf__op_send_batch(rf__op *op, rf__batch *b);
 /* Replaces the capabilities the operator holds. */

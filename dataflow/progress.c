@@ -79,6 +79,14 @@ static uint32_t summarize(const rf__op *op, const uint64_t *in, uint32_t in_dim,
   }
 }
 
+/* Inserts t into a location's antichain; returns 1 if it changed, 0 if t was
+ * dominated, RF_ENOMEM. The first test is the common case: a single element
+ * already <= t (messages at a port are queued oldest first). */
+static inline int seed_insert(rf__antichain *ps, const uint64_t *t) {
+  if (ps->n == 1 && rf__time_le(ps->t, t, ps->dim)) return 0;
+  return rf__antichain_insert(ps, t);
+}
+
 int rf__progress_recompute(rf_graph *g) {
   size_t n = rf__graph_n_ops(g);
   worklist w = {0};
@@ -88,15 +96,37 @@ int rf__progress_recompute(rf_graph *g) {
     rf__antichain_clear(&op->ps);
     for (uint32_t p = 0; p < op->n_in; p++) rf__antichain_clear(&op->in[p].ps);
   }
-  /* Seed: capabilities at outputs, messages at ports. */
+  /* Seed: every location's own pointstamps (capabilities at outputs,
+   * queued messages at ports) go straight into its antichain, so that a
+   * port with a thousand queued messages contributes only their minimal
+   * times. Then each seeded element takes its first hop: what propagation
+   * would have done had it come off the worklist. An element later
+   * displaced by a smaller time has still been carried on; that is
+   * harmless, since the smaller time follows it everywhere and dominates
+   * it (the result is the set of minimal times reaching each location,
+   * whatever the order of insertion). */
   for (size_t i = 0; i < n && rc == 0; i++) {
     rf__op *op = rf__graph_op(g, i);
     for (uint32_t k = 0; k < op->caps.n && rc == 0; k++)
-      rc = push(&w, op, NULL, rf__antichain_at(&op->caps, k), op->dim);
+      rc = seed_insert(&op->ps, rf__antichain_at(&op->caps, k)) < 0 ? RF_ENOMEM : 0;
     for (uint32_t p = 0; p < op->n_in && rc == 0; p++)
       for (rf__msg *m = op->in[p].head; m && rc == 0; m = m->next)
         for (uint32_t k = 0; k < m->times.n && rc == 0; k++)
-          rc = push(&w, op, &op->in[p], rf__antichain_at(&m->times, k), op->in[p].dim);
+          rc = seed_insert(&op->in[p].ps, rf__antichain_at(&m->times, k)) < 0 ? RF_ENOMEM : 0;
+  }
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    rf__op *op = rf__graph_op(g, i);
+    for (uint32_t k = 0; k < op->ps.n && rc == 0; k++)
+      for (uint32_t o = 0; o < op->n_out && rc == 0; o++)
+        rc = push(&w, op->out[o]->op, op->out[o], rf__antichain_at(&op->ps, k), op->dim);
+    for (uint32_t p = 0; p < op->n_in && rc == 0; p++) {
+      rf__port *port = &op->in[p];
+      for (uint32_t k = 0; k < port->ps.n && rc == 0; k++) {
+        uint64_t t2[RF_MAX_DIM];
+        summarize(op, rf__antichain_at(&port->ps, k), port->dim, t2);
+        rc = push(&w, op, NULL, t2, op->dim);
+      }
+    }
   }
   /* Propagate: a time that changes a location's antichain moves on. */
   while (w.n > 0 && rc == 0) {

@@ -78,12 +78,6 @@ int rf__antichain_set1(rf__antichain *a, const uint64_t *t) {
   return rf__antichain_insert(a, t) < 0 ? RF_ENOMEM : 0;
 }
 
-bool rf__antichain_le(const rf__antichain *a, const uint64_t *t) {
-  for (uint32_t i = 0; i < a->n; i++)
-    if (rf__time_le(a->t + (size_t)i * a->dim, t, a->dim)) return true;
-  return false;
-}
-
 bool rf__antichain_lt(const rf__antichain *a, const uint64_t *t) {
   for (uint32_t i = 0; i < a->n; i++) {
     const uint64_t *e = a->t + (size_t)i * a->dim;
@@ -123,19 +117,4 @@ int rf__antichain_meet(const rf__antichain *a, const rf__antichain *b,
 oom:
   rf__antichain_free(&tmp);
   return RF_ENOMEM;
-}
-
-void rf__time_advance(const uint64_t *t, const rf__antichain *frontier, uint64_t *out) {
-  uint32_t d = frontier->dim;
-  if (frontier->n == 0) {
-    if (out != t) memcpy(out, t, d * sizeof(uint64_t));
-    return;
-  }
-  uint64_t acc[RF_MAX_DIM], j[RF_MAX_DIM];
-  rf__time_join(t, frontier->t, acc, d);
-  for (uint32_t i = 1; i < frontier->n; i++) {
-    rf__time_join(t, frontier->t + (size_t)i * d, j, d);
-    rf__time_meet(acc, j, acc, d);
-  }
-  memcpy(out, acc, d * sizeof(uint64_t));
 }

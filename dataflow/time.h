@@ -68,8 +68,13 @@ int rf__antichain_set1(rf__antichain *a, const uint64_t *t);
 static inline const uint64_t *rf__antichain_at(const rf__antichain *a, uint32_t i) {
   return a->t + (size_t)i * a->dim;
 }
-/* Some element <= t: t is in the frontier's future (not yet complete). */
-bool rf__antichain_le(const rf__antichain *a, const uint64_t *t);
+/* Some element <= t: t is in the frontier's future (not yet complete).
+ * Inline: asked once per candidate time and per row in hot loops. */
+static inline bool rf__antichain_le(const rf__antichain *a, const uint64_t *t) {
+  for (uint32_t i = 0; i < a->n; i++)
+    if (rf__time_le(a->t + (size_t)i * a->dim, t, a->dim)) return true;
+  return false;
+}
 /* Some element < t (<= and not equal). */
 bool rf__antichain_lt(const rf__antichain *a, const uint64_t *t);
 /* Same set of elements. */
@@ -80,10 +85,36 @@ bool rf__antichain_dominates(const rf__antichain *a, const rf__antichain *b);
 int rf__antichain_meet(const rf__antichain *a, const rf__antichain *b,
                        rf__antichain *out);
 
+/* The floor of a non-empty antichain: the meet (coordinate-wise minimum)
+ * of its elements. */
+static inline void rf__antichain_floor(const rf__antichain *a, uint64_t *out) {
+  uint32_t d = a->dim;
+  for (uint32_t c = 0; c < d; c++) out[c] = a->t[c];
+  for (uint32_t i = 1; i < a->n; i++)
+    for (uint32_t c = 0; c < d; c++) {
+      uint64_t v = a->t[(size_t)i * d + c];
+      if (v < out[c]) out[c] = v;
+    }
+}
+
 /* Logical compaction: the least time t' such that for every time s in the
  * future of `frontier`, t <= s iff t' <= s. That is the meet, over the
- * frontier's elements f, of join(t, f). An empty frontier leaves t as is.
+ * frontier's elements f, of join(t, f). Times are products of totally
+ * ordered coordinates, a distributive lattice, so that meet of joins is
+ * the join of t with the meet of the elements: t' = join(t, floor), one
+ * maximum per coordinate once the floor is known (a merge computes it once
+ * and advances every time against it). An empty frontier leaves t as is.
  * out may alias t. */
-void rf__time_advance(const uint64_t *t, const rf__antichain *frontier, uint64_t *out);
+static inline void rf__time_advance(const uint64_t *t, const rf__antichain *frontier,
+                                    uint64_t *out) {
+  uint32_t d = frontier->dim;
+  if (frontier->n == 0) {
+    for (uint32_t c = 0; c < d; c++) out[c] = t[c];
+    return;
+  }
+  uint64_t floor[RF_MAX_DIM];
+  rf__antichain_floor(frontier, floor);
+  rf__time_join(t, floor, out, d);
+}
 
 #endif

@@ -31,9 +31,11 @@ rf__upbuf *rf__upbuf_ref(rf__upbuf *b) {
   return b;
 }
 
+static size_t rows_bytes(const rf__upbuf *b) { return b->cap * b->width * sizeof(uint64_t); }
+
 void rf__upbuf_unref(rf__upbuf *b) {
   if (!b || --b->refs > 0) return;
-  rf__free(b->rows);
+  rf__free_sized(b->rows, rows_bytes(b));
   rf__free(b);
 }
 
@@ -48,16 +50,26 @@ int rf__upbuf_reserve(rf__upbuf *b, size_t rows) {
   return 0;
 }
 
-uint64_t *rf__upbuf_push_raw(rf__upbuf *b) {
-  if (b->n == b->cap && rf__upbuf_reserve(b, b->n + 1) < 0) return NULL;
-  return b->rows + (b->n++) * b->width;
+void rf__upbuf_shrink(rf__upbuf *b) {
+  if (b->n == b->cap) return;
+  if (b->n == 0) {
+    rf__free_sized(b->rows, rows_bytes(b));
+    b->rows = NULL;
+    b->cap = 0;
+    return;
+  }
+  uint64_t *nr = rf__realloc(b->rows, b->n * b->width * sizeof(uint64_t));
+  if (!nr) return;
+  b->rows = nr;
+  b->cap = b->n;
 }
 
 int rf__upbuf_push(rf__upbuf *b, const uint64_t *rec, const uint64_t *time, int64_t diff) {
   uint64_t *r = rf__upbuf_push_raw(b);
   if (!r) return RF_ENOMEM;
-  memcpy(r, rec, b->arity * sizeof(uint64_t));
-  memcpy(r + b->arity, time, b->dim * sizeof(uint64_t));
+  /* A few words each: plain loops beat memcpy calls. */
+  for (uint32_t i = 0; i < b->arity; i++) r[i] = rec[i];
+  for (uint32_t i = 0; i < b->dim; i++) r[b->arity + i] = time[i];
   r[b->arity + b->dim] = (uint64_t)diff;
   return 0;
 }
@@ -90,7 +102,7 @@ int rf__upbuf_consolidate(rf__upbuf *b) {
 int rf__upbuf_min_times(const rf__upbuf *b, rf__antichain *out) {
   for (size_t i = 0; i < b->n; i++) {
     const uint64_t *t = rf__upbuf_time(b, i);
-    if (out->n == 1 && rf__time_le(out->t, t, out->dim)) continue; /* common case */
+    if (rf__antichain_le(out, t)) continue; /* the common case: t adds nothing */
     if (rf__antichain_insert(out, t) < 0) return RF_ENOMEM;
   }
   return 0;

@@ -29,10 +29,17 @@ rf__upbuf *rf__upbuf_new(uint32_t arity, uint32_t dim, size_t cap_hint);
 rf__upbuf *rf__upbuf_ref(rf__upbuf *b);
 void rf__upbuf_unref(rf__upbuf *b);
 int rf__upbuf_reserve(rf__upbuf *b, size_t rows);
+/* Gives back the capacity beyond the rows held (all of it when empty). If
+ * the allocator cannot move the array it stays as it is. */
+void rf__upbuf_shrink(rf__upbuf *b);
 /* Appends one row. Returns 0 or RF_ENOMEM. */
 int rf__upbuf_push(rf__upbuf *b, const uint64_t *rec, const uint64_t *time, int64_t diff);
-/* Appends a row and returns a pointer to its (uninitialised) words, or NULL. */
-uint64_t *rf__upbuf_push_raw(rf__upbuf *b);
+/* Appends a row and returns a pointer to its (uninitialised) words, or NULL.
+ * Inline: the room is almost always there. */
+static inline uint64_t *rf__upbuf_push_raw(rf__upbuf *b) {
+  if (b->n == b->cap && rf__upbuf_reserve(b, b->n + 1) < 0) return NULL;
+  return b->rows + (b->n++) * b->width;
+}
 
 static inline uint64_t *rf__upbuf_row(const rf__upbuf *b, size_t i) {
   return b->rows + i * b->width;

@@ -34,8 +34,16 @@ static int arrange_run(rf__op *op) {
   arrange_op *a = (arrange_op *)op;
   rf__msg *m;
   int rc = 0;
+  /* Several messages (a load sent in slices): room for all their rows at
+   * once (see rf__batcher_reserve). One message is taken over instead. */
+  if (op->in[0].n_msgs > 1) {
+    size_t rows = 0;
+    for (m = op->in[0].head; m; m = m->next) rows += m->ups->n;
+    if (rf__batcher_reserve(&a->batcher, rows) < 0)
+      return rf__error(RF_ENOMEM, "arrange: out of memory");
+  }
   while ((m = rf__port_pop(&op->in[0]))) {
-    rc = rf__batcher_push(&a->batcher, m->ups);
+    rc = rf__batcher_take(&a->batcher, m->ups, &m->times);
     rf__msg_free(m);
     if (rc < 0) return rf__error(RF_ENOMEM, "arrange: out of memory");
   }

@@ -19,15 +19,54 @@
 /* Input                                                               */
 /* ------------------------------------------------------------------ */
 
+/* Updates are staged, with their times, until the next step runs the
+ * input (or flush, close, or a full buffer sends them): a caller that
+ * advances the time after every change (each change at its own time, as
+ * the BFS benchmark does) then sends one message per step rather than one
+ * per change. Until they are sent the input holds its capability at the
+ * oldest staged time, which covers every staged update (times only move
+ * forward), so no frontier passes them meanwhile. */
 struct rf_input {
   rf__op op;
   char *label;       /* for error messages */
   rf_time time;      /* current time: updates go here */
   rf__upbuf *staged; /* updates not yet sent */
+  rf_time staged_lo; /* the time of the oldest staged update */
+  size_t last_sent;  /* rows of the last buffer sent: the next one's size hint */
   bool closed;
 };
 
-static int input_run(rf__op *op) { (void)op; return 0; }
+static bool has_staged(const rf_input *in) { return in->staged && in->staged->n > 0; }
+
+/* The capability: the oldest staged time, else the current time. */
+static int input_hold(rf_input *in) {
+  rf_time t = has_staged(in) ? in->staged_lo : in->time;
+  /* {t} as a read-only antichain over the stack word t: rf__op_hold only
+   * reads it (and copies it into the operator's own capabilities), so no
+   * allocation per change of time. */
+  rf__antichain caps = {.dim = 1, .n = 1, .cap = 1, .t = &t};
+  int rc = rf__op_hold(&in->op, &caps);
+  if (rc < 0) return rf__graph_fail(in->op.g, rc);
+  return 0;
+}
+
+/* Sends the staged updates, then moves the capability to the current
+ * time. */
+static int input_send(rf_input *in) {
+  if (has_staged(in)) {
+    rf__upbuf *b = in->staged;
+    in->staged = NULL;
+    in->last_sent = b->n;
+    /* Staged rows are in time order, so the oldest time is the minimal
+     * one: no scan of the rows for it. */
+    rf__antichain times = {.dim = 1, .n = 1, .cap = 1, .t = &in->staged_lo};
+    int rc = rf__op_send_times(&in->op, b, &times);
+    if (rc < 0) return rf__graph_fail(in->op.g, rc);
+  }
+  return in->closed ? 0 : input_hold(in);
+}
+
+static int input_run(rf__op *op) { return input_send((rf_input *)op); }
 
 static void input_destroy(rf__op *op) {
   rf_input *in = (rf_input *)op;
@@ -67,15 +106,6 @@ static int input_usable(rf_input *in, const char *fn) {
   return 0;
 }
 
-static int input_send(rf_input *in) {
-  if (!in->staged || in->staged->n == 0) return 0;
-  rf__upbuf *b = in->staged;
-  in->staged = NULL;
-  int rc = rf__op_send(&in->op, b);
-  if (rc < 0) return rf__graph_fail(in->op.g, rc);
-  return 0;
-}
-
 int rf_input_update(rf_input *in, const rf_value *rec, uint32_t arity, rf_diff diff) {
   RF_FORWARD_IF_ERROR(input_usable(in, "rf_input_update"));
   if (!rec) return rf__error(RF_EINVAL, "rf_input_update: record is NULL");
@@ -84,9 +114,15 @@ int rf_input_update(rf_input *in, const rf_value *rec, uint32_t arity, rf_diff d
                      in->label, in->op.arity, arity);
   if (diff == 0) return 0;
   if (!in->staged) {
-    in->staged = rf__upbuf_new(arity, 1, 64);
+    /* Sized like the last buffer sent: callers tend to send alike amounts
+     * (a round of changes, a 64k-row slice of a load), so this buffer
+     * rarely has to grow. */
+    in->staged = rf__upbuf_new(arity, 1, in->last_sent);
     RF_CHECK_ALLOC(in->staged);
   }
+  /* The first staged update is at the current time, which the capability
+   * already holds. */
+  if (in->staged->n == 0) in->staged_lo = in->time;
   if (rf__upbuf_push(in->staged, rec, &in->time, diff) < 0)
     return rf__error(RF_ENOMEM, "rf_input_update: out of memory");
   /* Large staging buffers go out early: the input's capability covers
@@ -115,16 +151,14 @@ int rf_input_advance_to(rf_input *in, rf_time t) {
                                "it cannot go back to %llu",
                      in->label, (unsigned long long)in->time, (unsigned long long)t);
   if (t == in->time) return 0;
-  RF_FORWARD_IF_ERROR(input_send(in));
   in->time = t;
-  rf__antichain caps;
-  rf__antichain_init(&caps, 1);
-  int rc = rf__antichain_set1(&caps, &t);
-  if (rc == 0) rc = rf__op_hold(&in->op, &caps);
-  rf__antichain_free(&caps);
-  if (rc < 0)
-    return rf__graph_fail(in->op.g, rf__error(RF_ENOMEM, "rf_input_advance_to: out of memory"));
-  return 0;
+  /* Staged updates go out when the next step runs the input; until then
+   * the capability stays at the oldest of them. */
+  if (has_staged(in)) {
+    in->op.active = true;
+    return 0;
+  }
+  return input_hold(in);
 }
 
 int rf_input_close(rf_input *in) {
@@ -225,13 +259,15 @@ static int rec_run(rf__op *op) {
     while ((m = rf__port_pop(&op->in[p]))) {
       rf__upbuf *in = m->ups;
       int rc = 0;
+      /* Concat and inspect pass the buffer on as it is, so its minimal
+       * times are the message's. */
       if (r->kind == K_CONCAT) {
-        rc = rf__op_send(op, rf__upbuf_ref(in));
+        rc = rf__op_send_times(op, rf__upbuf_ref(in), &m->times);
       } else if (r->kind == K_INSPECT) {
         for (size_t i = 0; i < in->n; i++)
           ((rf_inspect_fn)r->fn)(r->ctx, rf__upbuf_row(in, i), in->arity,
                                  rf__upbuf_time(in, i), in->dim, rf__upbuf_diff(in, i));
-        rc = rf__op_send(op, rf__upbuf_ref(in));
+        rc = rf__op_send_times(op, rf__upbuf_ref(in), &m->times);
       } else {
         rf__upbuf *out = rf__upbuf_new(op->arity, op->dim, 0);
         if (!out) rc = RF_ENOMEM;
@@ -427,7 +463,7 @@ static int flatten_run(rf__op *op) {
       rc = out ? 0 : RF_ENOMEM;
       for (size_t k = 0; rc == 0 && k < b->n_keys; k++)
         for (size_t v = b->key_off[k]; rc == 0 && v < b->key_off[k + 1]; v++)
-          for (size_t u = b->val_off[v]; u < b->val_off[v + 1]; u++) {
+          for (size_t u = rf__batch_upd(b, v); u < rf__batch_upd(b, v + 1); u++) {
             uint64_t *row = rf__upbuf_push_raw(out);
             memcpy(row, rf__batch_key(b, k), b->key_arity * sizeof(uint64_t));
             memcpy(row + b->key_arity, rf__batch_val(b, v), b->val_arity * sizeof(uint64_t));

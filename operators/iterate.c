@@ -192,7 +192,7 @@ static int feedback_run(rf__op *op) {
   feedback_op *f = (feedback_op *)op;
   rf__msg *m;
   while ((m = rf__port_pop(&op->in[0]))) {
-    int rc = rf__batcher_push(&f->batcher, m->ups);
+    int rc = rf__batcher_take(&f->batcher, m->ups, &m->times);
     rf__msg_free(m);
     if (rc < 0) return rf__error(RF_ENOMEM, "feedback: out of memory");
   }
@@ -207,7 +207,8 @@ static int feedback_run(rf__op *op) {
     rf__upbuf *out = rf__upbuf_new(op->arity, op->dim, b->n_upds);
     rc = out ? 0 : RF_ENOMEM;
     for (size_t k = 0; rc == 0 && k < b->n_keys; k++)
-      for (size_t u = b->val_off[b->key_off[k]]; u < b->val_off[b->key_off[k + 1]]; u++) {
+      for (size_t u = rf__batch_upd(b, b->key_off[k]); u < rf__batch_upd(b, b->key_off[k + 1]);
+           u++) {
         uint64_t *row = rf__upbuf_push_raw(out);
         memcpy(row, rf__batch_key(b, k), op->arity * sizeof(uint64_t));
         memcpy(row + op->arity, rf__batch_time(b, u), op->dim * sizeof(uint64_t));

@@ -12,7 +12,7 @@
  *
  * Invariants
  *   - Each side's reader holds its physical frontier at its ack, so the
- *     spine keeps a batch boundary there and the cursor "through ack" of
+ *     spine keeps a batch boundary there and a seeker "through ack" of
  *     that side exists.
  *   - Each side's logical frontier is the other side's ack (projected to
  *     its own times): every later batch of the other side is at times in
@@ -48,37 +48,19 @@ typedef struct join_op {
   uint32_t key_arity;
   rf_join_fn fn; /* NULL: output key, va, vb */
   void *ctx;
-  other_upd *others;
-  size_t n_others, others_cap;
-  const uint64_t *cur_val; /* while gathering: the other side's current value */
-  uint32_t gather_dim;      /* while gathering: the other side's time words */
-  int gather_err;
+  other_upd *others;     /* scratch: the other side's updates at one key */
+  size_t others_cap;
 } join_op;
 
-/* Cursor callback: one (time, diff) of the other side's current value,
- * extended to the join's dim. */
-static void gather_time(void *ctx, const uint64_t *t, int64_t diff) {
-  join_op *j = ctx;
-  if (j->gather_err) return;
-  if (rf__grow((void **)&j->others, &j->others_cap, j->n_others + 1, sizeof(other_upd)) < 0) {
-    j->gather_err = RF_ENOMEM;
-    return;
-  }
-  other_upd *o = &j->others[j->n_others++];
-  o->val = j->cur_val;
-  o->diff = diff;
-  rf__time_extend(t, j->gather_dim, j->op.dim, o->t);
-}
-
+/* Writes one output row (room reserved by the caller): (key, va, vb), or
+ * what the user function makes of them, at time t with the diff. */
 static int emit(join_op *j, rf__upbuf *out, const uint64_t *key, const uint64_t *va,
                 const uint64_t *vb, const uint64_t *t, int64_t diff) {
   rf__op *op = &j->op;
-  uint64_t *row = rf__upbuf_push_raw(out);
-  if (!row) return RF_ENOMEM;
+  uint64_t *row = out->rows + out->n * out->width;
   if (j->fn) {
     int rc = j->fn(j->ctx, key, va, vb, row);
     if (rc <= 0) {
-      out->n--;
       if (rc < 0) return rf__error(RF_ECALLBACK, "join_map: the user callback returned %d", rc);
       return 0;
     }
@@ -88,42 +70,46 @@ static int emit(join_op *j, rf__upbuf *out, const uint64_t *key, const uint64_t 
     memcpy(row + ka, va, a0 * sizeof(uint64_t));
     memcpy(row + ka + a0, vb, a1 * sizeof(uint64_t));
   }
-  memcpy(row + op->arity, t, op->dim * sizeof(uint64_t));
+  for (uint32_t c = 0; c < op->dim; c++) row[op->arity + c] = t[c];
   row[op->arity + op->dim] = (uint64_t)diff;
+  out->n++;
   return 0;
 }
 
-/* Joins batch b (from side s) against cursor c over the other side. */
-static int join_batch(join_op *j, int s, const rf__batch *b, rf__cursor *c, rf__upbuf *out) {
+/* Joins batch b (from side s) against the other side's trace, read key by
+ * key through seeker sk (b's keys are in order, as a seeker wants them). */
+static int join_batch(join_op *j, int s, const rf__batch *b, rf__seeker *sk, rf__upbuf *out) {
   uint32_t dim = j->op.dim, sdim = j->side[s].dim, odim = j->side[1 - s].dim;
   uint64_t ts[RF_MAX_DIM], tj[RF_MAX_DIM];
-  for (size_t k = 0; k < b->n_keys && rf__cursor_key_valid(c); k++) {
+  for (size_t k = 0; k < b->n_keys; k++) {
     const uint64_t *key = rf__batch_key(b, k);
-    rf__cursor_seek_key(c, key);
-    if (!rf__cursor_key_valid(c)) break;
-    if (memcmp(rf__cursor_key(c), key, j->key_arity * sizeof(uint64_t)) != 0) continue;
-    /* The other side's updates at this key, times extended. */
-    j->n_others = 0;
-    j->gather_err = 0;
-    j->gather_dim = odim;
-    rf__cursor_rewind_vals(c);
-    while (rf__cursor_val_valid(c)) {
-      j->cur_val = rf__cursor_val(c);
-      rf__cursor_map_times(c, gather_time, j);
-      rf__cursor_step_val(c);
+    RF_FORWARD_IF_ERROR(rf__seeker_seek(sk, key, false));
+    size_t n_others = sk->n_upds;
+    if (n_others == 0) continue;
+    /* The other side's updates at this key, times extended to the join's
+     * dim once rather than once per pair. */
+    if (rf__grow((void **)&j->others, &j->others_cap, n_others, sizeof(other_upd)) < 0)
+      return RF_ENOMEM;
+    for (size_t i = 0; i < n_others; i++) {
+      const rf__upd_ref *u = &sk->upds[i];
+      j->others[i].val = u->val;
+      j->others[i].diff = u->diff;
+      rf__time_extend(u->time, odim, dim, j->others[i].t);
     }
-    if (j->gather_err) return j->gather_err;
+    size_t u0 = rf__batch_upd(b, b->key_off[k]), u1 = rf__batch_upd(b, b->key_off[k + 1]);
+    /* Every pair of this key writes at most one row: room for all of
+     * them at once. */
+    if (rf__upbuf_reserve(out, out->n + (u1 - u0) * n_others) < 0) return RF_ENOMEM;
     for (size_t v = b->key_off[k]; v < b->key_off[k + 1]; v++) {
       const uint64_t *val = rf__batch_val(b, v);
-      for (size_t u = b->val_off[v]; u < b->val_off[v + 1]; u++) {
+      for (size_t u = rf__batch_upd(b, v); u < rf__batch_upd(b, v + 1); u++) {
         rf__time_extend(rf__batch_time(b, u), sdim, dim, ts);
         int64_t d = b->diffs[u];
-        for (size_t i = 0; i < j->n_others; i++) {
+        for (size_t i = 0; i < n_others; i++) {
           const other_upd *o = &j->others[i];
           rf__time_join(ts, o->t, tj, dim);
           const uint64_t *va = s == 0 ? val : o->val, *vb = s == 0 ? o->val : val;
-          int rc = emit(j, out, key, va, vb, tj, d * o->diff);
-          if (rc < 0) return rc;
+          RF_FORWARD_IF_ERROR(emit(j, out, key, va, vb, tj, d * o->diff));
         }
       }
     }
@@ -166,13 +152,13 @@ static int join_run(rf__op *op) {
     while (rc == 0 && (m = rf__port_pop(&op->in[s]))) {
       const rf__batch *b = m->batch;
       if (b->n_upds > 0) {
-        rf__cursor c;
+        rf__seeker sk;
         join_side *other = &j->side[1 - s];
-        rc = rf__reader_cursor(other->reader, &other->ack, &c);
+        rc = rf__reader_seeker(other->reader, &other->ack, &sk);
         if (rc == 0) {
           rf__upbuf *out = rf__upbuf_new(op->arity, op->dim, 0);
-          rc = out ? join_batch(j, s, b, &c, out) : RF_ENOMEM;
-          rf__cursor_free(&c);
+          rc = out ? join_batch(j, s, b, &sk, out) : RF_ENOMEM;
+          rf__seeker_free(&sk);
           if (rc == 0) rc = rf__op_send(op, out);
           else rf__upbuf_unref(out);
         }

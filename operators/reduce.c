@@ -23,6 +23,16 @@
  *   ordered (top-level) times this is just the new times; inside iterate it
  *   is how a change at (epoch e, iteration i) reaches later iterations.
  *
+ *   Cost: a run touches only the keys of its work, in key order, and each
+ *   of them costs a few fixed steps, so those are kept lean (a BFS round
+ *   evaluates some ten thousand keys per run). The work comes key by key
+ *   from merging the new batches with the pending rows, both sorted, so it
+ *   needs no sort. A key's input and output histories are gathered by
+ *   seekers (one search per batch of each trace, every update of the key
+ *   at once, grouped by value), and evaluation reads them in place. Scratch
+ *   buffers live in the operator and are reused from key to key and run to
+ *   run.
+ *
  * Invariants
  *   - After a run, for every time t not in advance of `upper` and in
  *     advance of the trace's compaction frontier, the output accumulated at
@@ -40,16 +50,12 @@
 #include "dataflow/graph.h"
 #include "operators/ops.h"
 
-/* The history of one key: updates grouped by value (values in order). */
+/* The history of one key in one trace: the updates a seeker gathered,
+ * sorted by value, cut into groups of equal value. */
 typedef struct history {
-  const uint64_t **vals; /* per group */
-  size_t *off;           /* per group + 1: its updates in t / d */
-  size_t n_groups, groups_cap, off_cap;
-  uint64_t *t;           /* times, dim words each */
-  int64_t *d;
-  size_t n, cap, d_cap;
-  uint32_t dim;
-  int err;
+  rf__seeker sk;   /* its upds are the key's updates */
+  size_t *end;     /* per group: one past its last update */
+  size_t n_groups, end_cap;
 } history;
 
 struct rf_reduce_out {
@@ -67,14 +73,12 @@ typedef struct reduce_op {
   void *ctx;
   rf__antichain upper;   /* input frontier handled so far */
   rf__upbuf *pending;    /* (key, time) rows still to evaluate */
-  /* scratch, reused across keys */
+  /* scratch, reused across runs and keys */
+  rf__upbuf *new_pending;
   history in_hist, out_hist;
   uint64_t *cand;        /* candidate times of the current key, sorted */
   size_t n_cand, cand_cap;
-  uint64_t *htimes;      /* distinct input times of the current key */
-  size_t n_htimes, htimes_cap;
-  rf__upbuf *acc_in;     /* (val, count) at the time being evaluated */
-  rf__upbuf *acc_out;
+  rf__upbuf *acc_out;    /* (val, count) of the output at the time evaluated */
   rf_reduce_out desired;
   rf__upbuf *produced;   /* (val, time, diff) emitted for the current key */
   uint64_t *fn_vals;     /* the user function's arguments */
@@ -87,43 +91,20 @@ typedef struct reduce_op {
 /* Key history                                                         */
 /* ------------------------------------------------------------------ */
 
-static void history_time(void *ctx, const uint64_t *t, int64_t diff) {
-  history *h = ctx;
-  if (h->err) return;
-  if (rf__grow((void **)&h->t, &h->cap, h->n + 1, h->dim * sizeof(uint64_t)) < 0) {
-    h->err = RF_ENOMEM;
-    return;
-  }
-  if (rf__grow((void **)&h->d, &h->d_cap, h->n + 1, sizeof(int64_t)) < 0) {
-    h->err = RF_ENOMEM;
-    return;
-  }
-  memcpy(h->t + h->n * h->dim, t, h->dim * sizeof(uint64_t));
-  h->d[h->n] = diff;
-  h->n++;
-}
-
-/* Loads the cursor's updates for key into h (empty if the key is absent). */
-static int history_load(history *h, rf__cursor *c, const uint64_t *key, uint32_t key_arity) {
+/* Gathers key's updates from the history's seeker and groups them by
+ * value. */
+static int history_load(history *h, const uint64_t *key) {
+  RF_FORWARD_IF_ERROR(rf__seeker_seek(&h->sk, key, true));
+  const rf__upd_ref *u = h->sk.upds;
+  size_t n = h->sk.n_upds;
+  uint32_t va = h->sk.val_arity;
   h->n_groups = 0;
-  h->n = 0;
-  h->err = 0;
-  if (rf__grow((void **)&h->off, &h->off_cap, 1, sizeof(size_t)) < 0) return RF_ENOMEM;
-  h->off[0] = 0;
-  rf__cursor_seek_key(c, key);
-  if (!rf__cursor_key_valid(c) || rf__words_cmp(rf__cursor_key(c), key, key_arity) != 0)
-    return 0;
-  for (rf__cursor_rewind_vals(c); rf__cursor_val_valid(c); rf__cursor_step_val(c)) {
-    size_t g = h->n_groups;
-    if (rf__grow((void **)&h->vals, &h->groups_cap, g + 1, sizeof(uint64_t *)) < 0 ||
-        rf__grow((void **)&h->off, &h->off_cap, g + 2, sizeof(size_t)) < 0)
-      return RF_ENOMEM;
-    h->vals[g] = rf__cursor_val(c);
-    rf__cursor_map_times(c, history_time, h);
-    if (h->err) return h->err;
-    h->off[g + 1] = h->n;
-    h->n_groups = g + 1;
-  }
+  if (n == 0) return 0;
+  /* At most one group per update: one reservation covers the key. */
+  if (rf__grow((void **)&h->end, &h->end_cap, n, sizeof(size_t)) < 0) return RF_ENOMEM;
+  for (size_t i = 1; i < n; i++)
+    if (va > 0 && rf__words_cmp(u[i - 1].val, u[i].val, va) != 0) h->end[h->n_groups++] = i;
+  h->end[h->n_groups++] = n;
   return 0;
 }
 
@@ -150,52 +131,57 @@ static int cand_insert(reduce_op *r, const uint64_t *t) {
   return 0;
 }
 
-/* The distinct input times of the current key, for generating joins. */
-static int collect_htimes(reduce_op *r) {
-  uint32_t dim = r->op.dim;
-  history *h = &r->in_hist;
-  if (rf__grow((void **)&r->htimes, &r->htimes_cap, h->n + 1, dim * sizeof(uint64_t)) < 0)
-    return RF_ENOMEM;
-  memcpy(r->htimes, h->t, h->n * dim * sizeof(uint64_t));
-  if (rf__sort_rows(r->htimes, h->n, dim, dim) < 0) return RF_ENOMEM;
-  size_t w = 0;
-  for (size_t i = 0; i < h->n; i++) {
-    if (w > 0 && rf__time_eq(r->htimes + (w - 1) * dim, r->htimes + i * dim, dim)) continue;
-    if (w != i) memcpy(r->htimes + w * dim, r->htimes + i * dim, dim * sizeof(uint64_t));
-    w++;
-  }
-  r->n_htimes = w;
-  return 0;
+/* Values are a few words: a plain loop beats a memcpy call. */
+static inline void copy_words(uint64_t *dst, const uint64_t *src, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) dst[i] = src[i];
 }
 
-/* Accumulates a history at time t into acc as (val, count) rows, values in
- * order, zero counts dropped. */
-static int accumulate(const history *h, const uint64_t *t, uint32_t val_arity, rf__upbuf *acc) {
+/* The count of group g of a history at time t. */
+static inline int64_t group_sum(const history *h, size_t g, const uint64_t *t, uint32_t dim) {
+  const rf__upd_ref *u = h->sk.upds;
+  int64_t sum = 0;
+  for (size_t i = g ? h->end[g - 1] : 0; i < h->end[g]; i++)
+    if (rf__time_le(u[i].time, t, dim)) sum += u[i].diff;
+  return sum;
+}
+
+/* The input accumulated at t, straight into the user function's arguments
+ * (values in order, zero counts dropped). Returns how many values. */
+static size_t accumulate_in(reduce_op *r, const uint64_t *t) {
+  const history *h = &r->in_hist;
+  uint32_t va = r->in_val_arity, dim = r->op.dim;
+  size_t n = 0;
+  for (size_t g = 0; g < h->n_groups; g++) {
+    int64_t sum = group_sum(h, g, t, dim);
+    if (sum == 0) continue;
+    copy_words(r->fn_vals + n * va, h->sk.upds[h->end[g] - 1].val, va);
+    r->fn_counts[n++] = sum;
+  }
+  return n;
+}
+
+/* The output accumulated at t into acc as (val, count) rows, values in
+ * order, zero counts dropped: the trace's history plus what this run has
+ * produced for the key so far. */
+static int accumulate_out(reduce_op *r, const uint64_t *t, rf__upbuf *acc) {
+  const history *h = &r->out_hist;
+  const rf__upbuf *p = r->produced;
+  uint32_t va = r->out_val_arity, dim = r->op.dim;
   acc->n = 0;
   for (size_t g = 0; g < h->n_groups; g++) {
-    int64_t sum = 0;
-    for (size_t u = h->off[g]; u < h->off[g + 1]; u++)
-      if (rf__time_le(h->t + u * h->dim, t, h->dim)) sum += h->d[u];
+    int64_t sum = group_sum(h, g, t, dim);
     if (sum == 0) continue;
     uint64_t *row = rf__upbuf_push_raw(acc);
     if (!row) return RF_ENOMEM;
-    memcpy(row, h->vals[g], val_arity * sizeof(uint64_t));
-    row[val_arity] = (uint64_t)sum;
+    copy_words(row, h->sk.upds[h->end[g] - 1].val, va);
+    row[va] = (uint64_t)sum;
   }
-  return 0;
-}
-
-/* Adds the updates produced so far for this key at times <= t to acc (a
- * consolidated (val, count) list). */
-static int add_produced(reduce_op *r, const uint64_t *t, rf__upbuf *acc) {
-  const rf__upbuf *p = r->produced;
-  uint32_t va = r->out_val_arity;
   size_t before = acc->n;
   for (size_t i = 0; i < p->n; i++) {
-    if (!rf__time_le(rf__upbuf_time(p, i), t, p->dim)) continue;
+    if (!rf__time_le(rf__upbuf_time(p, i), t, dim)) continue;
     uint64_t *row = rf__upbuf_push_raw(acc);
     if (!row) return RF_ENOMEM;
-    memcpy(row, rf__upbuf_row(p, i), va * sizeof(uint64_t));
+    copy_words(row, rf__upbuf_row(p, i), va);
     row[va] = (uint64_t)rf__upbuf_diff(p, i);
   }
   if (acc->n != before) return rf__upbuf_consolidate(acc);
@@ -232,59 +218,58 @@ static int emit_difference(reduce_op *r, const rf__upbuf *want, const rf__upbuf 
 
 /* Evaluates one complete time t of a key. */
 static int evaluate(reduce_op *r, const uint64_t *key, const uint64_t *t) {
-  int rc = accumulate(&r->in_hist, t, r->in_val_arity, r->acc_in);
-  if (rc == 0) rc = accumulate(&r->out_hist, t, r->out_val_arity, r->acc_out);
-  if (rc == 0) rc = add_produced(r, t, r->acc_out);
-  if (rc < 0) return rc;
   rf__upbuf *want = r->desired.buf;
   want->n = 0;
-  if (r->acc_in->n > 0) {
-    /* acc_in rows are (val words, count): hand the user separate arrays. */
-    size_t n = r->acc_in->n;
-    uint32_t va = r->in_val_arity;
-    if (rf__grow((void **)&r->fn_vals, &r->fn_vals_cap, n * va + 1, sizeof(uint64_t)) < 0 ||
-        rf__grow((void **)&r->fn_counts, &r->fn_counts_cap, n, sizeof(rf_diff)) < 0)
-      return RF_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-      memcpy(r->fn_vals + i * va, rf__upbuf_row(r->acc_in, i), va * sizeof(uint64_t));
-      r->fn_counts[i] = rf__upbuf_diff(r->acc_in, i);
-    }
+  size_t n = accumulate_in(r, t);
+  if (n > 0) {
     r->desired.err = 0;
-    rc = r->fn(r->ctx, key, r->fn_vals, r->fn_counts, n, &r->desired);
+    int rc = r->fn(r->ctx, key, r->fn_vals, r->fn_counts, n, &r->desired);
     if (r->desired.err) return r->desired.err;
     if (rc < 0) return rf__error(RF_ECALLBACK, "reduce: the user callback returned %d", rc);
-    RF_FORWARD_IF_ERROR(rf__upbuf_consolidate(want));
+    /* One row is consolidated already (rf_reduce_push drops zero counts). */
+    if (want->n > 1) RF_FORWARD_IF_ERROR(rf__upbuf_consolidate(want));
   }
+  RF_FORWARD_IF_ERROR(accumulate_out(r, t, r->acc_out));
   return emit_difference(r, want, r->acc_out, t);
 }
 
 /* Handles one key: its candidate times are r->cand. New pending times go
- * to new_pending; output updates go to the builder. */
-static int reduce_key(reduce_op *r, const uint64_t *key, rf__cursor *in_c, rf__cursor *out_c,
-                      const rf__antichain *upper, rf__upbuf *new_pending) {
-  uint32_t dim = r->op.dim;
-  int rc = history_load(&r->in_hist, in_c, key, r->key_arity);
-  if (rc == 0) rc = history_load(&r->out_hist, out_c, key, r->key_arity);
-  if (rc == 0) rc = collect_htimes(r);
-  if (rc < 0) return rc;
+ * to r->new_pending; output updates go to the builder. */
+static int reduce_key(reduce_op *r, const uint64_t *key, const rf__antichain *upper) {
+  uint32_t dim = r->op.dim, va = r->in_val_arity;
+  RF_FORWARD_IF_ERROR(history_load(&r->in_hist, key));
+  RF_FORWARD_IF_ERROR(history_load(&r->out_hist, key));
+  /* The user function's arguments: at most one value per group. */
+  size_t groups = r->in_hist.n_groups;
+  if (rf__grow((void **)&r->fn_vals, &r->fn_vals_cap, groups * va + 1, sizeof(uint64_t)) < 0 ||
+      rf__grow((void **)&r->fn_counts, &r->fn_counts_cap, groups + 1, sizeof(rf_diff)) < 0)
+    return RF_ENOMEM;
   r->produced->n = 0;
+  const rf__upd_ref *in = r->in_hist.sk.upds;
+  size_t n_in = r->in_hist.sk.n_upds;
   uint64_t j[RF_MAX_DIM];
   for (size_t ci = 0; ci < r->n_cand; ci++) {
+    /* A copy: cand_insert below may move the candidate list. */
     uint64_t t[RF_MAX_DIM];
-    memcpy(t, r->cand + ci * dim, dim * sizeof(uint64_t));
+    copy_words(t, r->cand + ci * dim, dim);
     if (rf__antichain_le(upper, t)) {
-      RF_FORWARD_IF_ERROR(rf__upbuf_push(new_pending, key, t, 1));
+      RF_FORWARD_IF_ERROR(rf__upbuf_push(r->new_pending, key, t, 1));
       continue;
     }
     RF_FORWARD_IF_ERROR(evaluate(r, key, t));
-    for (size_t h = 0; h < r->n_htimes; h++) {
-      rf__time_join(t, r->htimes + h * dim, j, dim);
-      if (!rf__time_eq(j, t, dim)) RF_FORWARD_IF_ERROR(cand_insert(r, j));
+    /* The input accumulation may also change at t joined with each input
+     * time h of the key; join(t, h) differs from t exactly when h is not
+     * <= t (duplicates are merged by cand_insert). */
+    for (size_t h = 0; h < n_in; h++) {
+      if (rf__time_le(in[h].time, t, dim)) continue;
+      rf__time_join(t, in[h].time, j, dim);
+      RF_FORWARD_IF_ERROR(cand_insert(r, j));
     }
   }
-  /* Output in (val, time) order for the builder. */
+  /* Output in (val, time) order for the builder (one row is in order and,
+   * emit_difference pushing no zeros, consolidated). */
   rf__upbuf *p = r->produced;
-  RF_FORWARD_IF_ERROR(rf__upbuf_consolidate(p));
+  if (p->n > 1) RF_FORWARD_IF_ERROR(rf__upbuf_consolidate(p));
   for (size_t i = 0; i < p->n; i++)
     RF_FORWARD_IF_ERROR(rf__builder_push(&r->builder, key, rf__upbuf_row(p, i),
                                          rf__upbuf_time(p, i), rf__upbuf_diff(p, i)));
@@ -295,45 +280,77 @@ static int reduce_key(reduce_op *r, const uint64_t *key, rf__cursor *in_c, rf__c
 /* The operator                                                        */
 /* ------------------------------------------------------------------ */
 
-/* (key, time) rows of the work to do: every update of the new batches, and
- * every pending time. Sorted by key, then time; duplicates merged. */
-static int collect_work(reduce_op *r, rf__batch **batches, size_t n_batches, rf__upbuf *work) {
-  for (size_t bi = 0; bi < n_batches; bi++) {
-    const rf__batch *b = batches[bi];
-    for (size_t k = 0; k < b->n_keys; k++)
-      for (size_t u = b->val_off[b->key_off[k]]; u < b->val_off[b->key_off[k + 1]]; u++)
-        RF_FORWARD_IF_ERROR(rf__upbuf_push(work, rf__batch_key(b, k), rf__batch_time(b, u), 1));
+/* Sorts the candidate times and drops repeats. */
+static int cand_normalize(reduce_op *r) {
+  uint32_t dim = r->op.dim;
+  if (r->n_cand < 2) return 0;
+  if (rf__sort_rows(r->cand, r->n_cand, dim, dim) < 0) return RF_ENOMEM;
+  size_t w = 1;
+  for (size_t i = 1; i < r->n_cand; i++) {
+    if (rf__time_eq(r->cand + (w - 1) * dim, r->cand + i * dim, dim)) continue;
+    if (w != i) memcpy(r->cand + w * dim, r->cand + i * dim, dim * sizeof(uint64_t));
+    w++;
   }
-  for (size_t i = 0; i < r->pending->n; i++)
-    RF_FORWARD_IF_ERROR(rf__upbuf_push(work, rf__upbuf_row(r->pending, i),
-                                       rf__upbuf_time(r->pending, i), 1));
-  return rf__upbuf_consolidate(work);
+  r->n_cand = w;
+  return 0;
 }
 
+/* Appends n times to the candidate list. */
+static int cand_append(reduce_op *r, const uint64_t *times, size_t n) {
+  uint32_t dim = r->op.dim;
+  if (rf__grow((void **)&r->cand, &r->cand_cap, r->n_cand + n, dim * sizeof(uint64_t)) < 0)
+    return RF_ENOMEM;
+  memcpy(r->cand + r->n_cand * dim, times, n * dim * sizeof(uint64_t));
+  r->n_cand += n;
+  return 0;
+}
+
+/* The work of a run: every key of the new batches, at the times of its new
+ * updates, and every pending (key, time). Keys are taken in order by
+ * merging the batches (each sorted by key) with the pending rows (sorted by
+ * key and time: a run pushes them key by key, in candidate order), so the
+ * work needs no sorting of its own. */
 static int reduce_step(reduce_op *r, rf__batch **batches, size_t n_batches,
                        const rf__antichain *upper) {
-  uint32_t ka = r->key_arity, dim = r->op.dim;
-  rf__upbuf *work = rf__upbuf_new(ka, dim, 0);
-  rf__upbuf *new_pending = rf__upbuf_new(ka, dim, 0);
-  rf__cursor in_c, out_c;
+  uint32_t ka = r->key_arity;
+  const rf__upbuf *pend = r->pending;
+  r->new_pending->n = 0;
+  size_t *pos = rf__calloc(n_batches, sizeof *pos);
+  size_t pp = 0;
   bool in_open = false, out_open = false;
-  int rc = (work && new_pending) ? 0 : RF_ENOMEM;
-  if (rc == 0) rc = collect_work(r, batches, n_batches, work);
-  if (rc == 0) rc = rf__reader_cursor(r->in_reader, upper, &in_c);
+  int rc = pos ? 0 : RF_ENOMEM;
+  if (rc == 0) rc = rf__reader_seeker(r->in_reader, upper, &r->in_hist.sk);
   in_open = rc == 0;
-  if (rc == 0) rc = rf__reader_cursor(r->out_reader, NULL, &out_c);
+  if (rc == 0) rc = rf__reader_seeker(r->out_reader, NULL, &r->out_hist.sk);
   out_open = in_open && rc == 0;
-  for (size_t i = 0; rc == 0 && i < work->n;) {
-    const uint64_t *key = rf__upbuf_row(work, i);
+  while (rc == 0) {
+    const uint64_t *key = NULL;
+    for (size_t bi = 0; bi < n_batches; bi++) {
+      if (pos[bi] == batches[bi]->n_keys) continue;
+      const uint64_t *k = rf__batch_key(batches[bi], pos[bi]);
+      if (!key || rf__words_cmp(k, key, ka) < 0) key = k;
+    }
+    if (pp < pend->n && (!key || rf__words_cmp(rf__upbuf_row(pend, pp), key, ka) < 0))
+      key = rf__upbuf_row(pend, pp);
+    if (!key) break;
     r->n_cand = 0;
-    size_t e = i;
-    while (rc == 0 && e < work->n && rf__words_cmp(rf__upbuf_row(work, e), key, ka) == 0)
-      rc = cand_insert(r, rf__upbuf_time(work, e++));
-    if (rc == 0) rc = reduce_key(r, key, &in_c, &out_c, upper, new_pending);
-    i = e;
+    for (size_t bi = 0; rc == 0 && bi < n_batches; bi++) {
+      const rf__batch *b = batches[bi];
+      size_t k = pos[bi];
+      if (k == b->n_keys || rf__words_cmp(rf__batch_key(b, k), key, ka) != 0) continue;
+      size_t u1 = rf__batch_upd(b, b->key_off[k + 1]);
+      for (size_t u = rf__batch_upd(b, b->key_off[k]); rc == 0 && u < u1; u++)
+        rc = cand_append(r, rf__batch_time(b, u), 1);
+      pos[bi]++;
+    }
+    while (rc == 0 && pp < pend->n && rf__words_cmp(rf__upbuf_row(pend, pp), key, ka) == 0)
+      rc = cand_append(r, rf__upbuf_time(pend, pp++), 1);
+    if (rc == 0) rc = cand_normalize(r);
+    if (rc == 0) rc = reduce_key(r, key, upper);
   }
-  if (in_open) rf__cursor_free(&in_c);
-  if (out_open) rf__cursor_free(&out_c);
+  rf__free(pos);
+  if (in_open) rf__seeker_free(&r->in_hist.sk);
+  if (out_open) rf__seeker_free(&r->out_hist.sk);
   rf__batch *out = NULL;
   if (rc == 0) {
     out = rf__builder_done(&r->builder, &r->upper, upper, &r->upper);
@@ -343,13 +360,12 @@ static int reduce_step(reduce_op *r, rf__batch **batches, size_t n_batches,
   if (rc == 0) rc = rf__op_send_batch(&r->op, out);
   else rf__batch_unref(out);
   if (rc == 0) {
-    rf__upbuf_unref(r->pending);
-    r->pending = new_pending;
-    new_pending = NULL;
+    /* The new pending work replaces the old; the old buffer is reused. */
+    rf__upbuf *old = r->pending;
+    r->pending = r->new_pending;
+    r->new_pending = old;
     rc = rf__antichain_copy(&r->upper, upper);
   }
-  rf__upbuf_unref(work);
-  rf__upbuf_unref(new_pending);
   return rc;
 }
 
@@ -397,12 +413,7 @@ static int reduce_idle(rf__op *op, size_t fuel) {
   return rf__spine_exert(((reduce_op *)op)->out_spine, &fuel);
 }
 
-static void history_free(history *h) {
-  rf__free(h->vals);
-  rf__free(h->off);
-  rf__free(h->t);
-  rf__free(h->d);
-}
+static void history_free(history *h) { rf__free(h->end); }
 
 static void reduce_destroy(rf__op *op) {
   reduce_op *r = (reduce_op *)op;
@@ -414,10 +425,9 @@ static void reduce_destroy(rf__op *op) {
   history_free(&r->in_hist);
   history_free(&r->out_hist);
   rf__free(r->cand);
-  rf__free(r->htimes);
   rf__free(r->fn_vals);
   rf__free(r->fn_counts);
-  rf__upbuf_unref(r->acc_in);
+  rf__upbuf_unref(r->new_pending);
   rf__upbuf_unref(r->acc_out);
   rf__upbuf_unref(r->desired.buf);
   rf__upbuf_unref(r->produced);
@@ -468,15 +478,14 @@ rf_arr *rf_reduce(rf_arr *in, uint32_t out_val_arity, rf_reduce_fn fn, void *ctx
   r->ctx = ctx;
   rf__antichain_init(&r->upper, dim);
   uint64_t zero[RF_MAX_DIM] = {0};
-  r->in_hist.dim = r->out_hist.dim = dim;
   r->pending = rf__upbuf_new(in->key_arity, dim, 0);
-  r->acc_in = rf__upbuf_new(in->val_arity, 0, 0);
+  r->new_pending = rf__upbuf_new(in->key_arity, dim, 0);
   r->acc_out = rf__upbuf_new(out_val_arity, 0, 0);
   r->desired.buf = rf__upbuf_new(out_val_arity, 0, 0);
   r->produced = rf__upbuf_new(out_val_arity, dim, 0);
   r->out_spine = rf__spine_new(in->key_arity, out_val_arity, dim);
   rf__builder_init(&r->builder, in->key_arity, out_val_arity, dim);
-  if (!r->pending || !r->acc_in || !r->acc_out || !r->desired.buf || !r->produced ||
+  if (!r->pending || !r->new_pending || !r->acc_out || !r->desired.buf || !r->produced ||
       !r->out_spine || rf__antichain_set1(&r->upper, zero) < 0) {
     rf__graph_build_error(g, rf__error(RF_ENOMEM, "rf_reduce: out of memory"));
     return NULL;
@@ -495,18 +504,29 @@ rf_arr *rf_reduce(rf_arr *in, uint32_t out_val_arity, rf_reduce_fn fn, void *ctx
 /* Built-in reducers                                                   */
 /* ------------------------------------------------------------------ */
 
+/* Overflow of i64 arithmetic in a built-in reducer is bad input, not
+ * undefined behaviour: it stops the dataflow with RF_ERANGE. */
+static int overflowed(rf_reduce_out *out, const char *what) {
+  out->err = rf__error(RF_ERANGE, "%s: the result overflows a signed 64-bit integer", what);
+  return out->err;
+}
+
 static int count_fn(void *ctx, const rf_value *key, const rf_value *vals, const rf_diff *counts,
                     size_t n, rf_reduce_out *out) {
   int64_t sum = 0;
-  for (size_t i = 0; i < n; i++) sum += counts[i];
+  for (size_t i = 0; i < n; i++)
+    if (__builtin_add_overflow(sum, counts[i], &sum)) return overflowed(out, "rf_count");
   rf_value v = rf_from_i64(sum);
   return rf_reduce_push(out, &v, 1);
 }
 
 static int sum_fn(void *ctx, const rf_value *key, const rf_value *vals, const rf_diff *counts,
                   size_t n, rf_reduce_out *out) {
-  int64_t sum = 0;
-  for (size_t i = 0; i < n; i++) sum += rf_to_i64(vals[i]) * counts[i];
+  int64_t sum = 0, term;
+  for (size_t i = 0; i < n; i++)
+    if (__builtin_mul_overflow(rf_to_i64(vals[i]), counts[i], &term) ||
+        __builtin_add_overflow(sum, term, &sum))
+      return overflowed(out, "rf_sum");
   rf_value v = rf_from_i64(sum);
   return rf_reduce_push(out, &v, 1);
 }

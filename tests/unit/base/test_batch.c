@@ -59,6 +59,50 @@ Test(batch, builder_layout) {
   rf__antichain_free(&hi);
 }
 
+/* Distinct (key, val)s at one time: the compact forms (no val_off, one
+ * time), read the same through the accessors, at half the bytes. Then the
+ * same builder leaving each form mid-way: the arrays it fills in must give
+ * back what the compact form implied. */
+Test(batch, compact_forms) {
+  rf__builder b;
+  rf__builder_init(&b, 1, 1, 1);
+  uint64_t t5 = 5;
+  for (uint64_t k = 0; k < 50; k++)
+    for (uint64_t v = 0; v < 4; v++) cr_assert_eq(rf__builder_push(&b, &k, &v, &t5, 1), 0);
+  rf__antichain lo = frontier1(0), hi = frontier1(9);
+  rf__batch *x = rf__builder_done(&b, &lo, &hi, &lo);
+  cr_assert(x->n_keys == 50 && x->n_vals == 200 && x->n_upds == 200);
+  cr_assert_null(x->val_off);
+  cr_assert_eq(x->time_stride, 0);
+  for (size_t j = 0; j <= 200; j++) cr_assert_eq(rf__batch_upd(x, j), j);
+  for (size_t u = 0; u < 200; u++) cr_assert_eq(*rf__batch_time(x, u), 5);
+  cr_assert_eq(rf__batch_bytes(x), 50 * 16 + 8 + 200 * 16 + 8);
+  rf__batch_unref(x);
+  /* Leaving the forms: a second time, then a second update of a val. */
+  uint64_t k = 1, v = 1, t6 = 6, t7 = 7;
+  cr_assert_eq(rf__builder_push(&b, &k, &v, &t5, 1), 0);
+  v = 2;
+  cr_assert_eq(rf__builder_push(&b, &k, &v, &t6, 2), 0);
+  cr_assert_eq(rf__builder_push(&b, &k, &v, &t7, 3), 0);
+  k = 2;
+  cr_assert_eq(rf__builder_push(&b, &k, &v, &t5, 4), 0);
+  x = rf__builder_done(&b, &lo, &hi, &lo);
+  cr_assert(x->n_keys == 2 && x->n_vals == 3 && x->n_upds == 4);
+  cr_assert_not_null(x->val_off);
+  cr_assert_eq(x->time_stride, 1);
+  size_t starts[] = {0, 1, 3, 4};
+  uint64_t times[] = {5, 6, 7, 5};
+  for (size_t j = 0; j <= 3; j++) cr_assert_eq(rf__batch_upd(x, j), starts[j]);
+  for (size_t u = 0; u < 4; u++) {
+    cr_assert_eq(*rf__batch_time(x, u), times[u]);
+    cr_assert_eq(x->diffs[u], (int64_t)u + 1);
+  }
+  rf__batch_unref(x);
+  rf__builder_free(&b);
+  rf__antichain_free(&lo);
+  rf__antichain_free(&hi);
+}
+
 Test(batch, builder_is_reusable_after_done) {
   rf__builder b;
   rf__builder_init(&b, 1, 1, 1);

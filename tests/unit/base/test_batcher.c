@@ -43,7 +43,7 @@ static int64_t diff_of(const rf__batch *x, uint64_t key, uint64_t val, uint64_t 
     if (*rf__batch_key(x, i) != key) continue;
     for (size_t j = x->key_off[i]; j < x->key_off[i + 1]; j++) {
       if (*rf__batch_val(x, j) != val) continue;
-      for (size_t u = x->val_off[j]; u < x->val_off[j + 1]; u++)
+      for (size_t u = rf__batch_upd(x, j); u < rf__batch_upd(x, j + 1); u++)
         if (*rf__batch_time(x, u) == t) return x->diffs[u];
     }
   }
@@ -240,5 +240,54 @@ Test(batcher, random_against_naive_sums) {
     rf__batch_unref(x);
     lower = upper;
   }
+  rf__batcher_free(&b);
+}
+
+/* rf__batcher_take: a buffer held only by the caller is taken over when
+ * the batcher is empty (and then left empty), a shared one is copied, and
+ * the given minimal times become the batcher's. After rf__batcher_reserve
+ * rows are copied into the reserved room instead. */
+Test(batcher, take_over_copy_and_reserve) {
+  rf__batcher b;
+  cr_assert_eq(rf__batcher_init(&b, 1, 1, 1), 0);
+  rf__upbuf *u = rf__upbuf_new(2, 1, 4);
+  uint64_t rec[2] = {3, 4}, t = 2;
+  cr_assert_eq(rf__upbuf_push(u, rec, &t, 1), 0);
+  rf__antichain mins = frontier1(2);
+  cr_assert_eq(rf__batcher_take(&b, u, &mins), 0);
+  cr_assert_eq(u->n, 0); /* taken over */
+  cr_assert_eq(rf__batcher_len(&b), 1);
+  rf__upbuf *shared = rf__upbuf_new(2, 1, 4);
+  t = 1;
+  cr_assert_eq(rf__upbuf_push(shared, rec, &t, 1), 0);
+  rf__upbuf_ref(shared);
+  rf__antichain one = frontier1(1);
+  cr_assert_eq(rf__batcher_take(&b, shared, &one), 0);
+  cr_assert_eq(shared->n, 1); /* copied: the other holder still sees it */
+  cr_assert_eq(rf__batcher_len(&b), 2);
+  rf__antichain got;
+  rf__antichain_init(&got, 1);
+  cr_assert_eq(rf__batcher_min_times(&b, &got), 0);
+  cr_assert(got.n == 1 && got.t[0] == 1);
+  rf__batch *x = seal1(&b, 3);
+  cr_assert_eq(x->n_upds, 2);
+  rf__batch_unref(x);
+  /* Reserved room: a sole-owned buffer is copied in, not taken over. */
+  cr_assert_eq(rf__batcher_reserve(&b, 8), 0);
+  rf__upbuf *v = rf__upbuf_new(2, 1, 4);
+  t = 5;
+  cr_assert_eq(rf__upbuf_push(v, rec, &t, 1), 0);
+  rf__antichain five = frontier1(5);
+  cr_assert_eq(rf__batcher_take(&b, v, &five), 0);
+  cr_assert_eq(v->n, 1);
+  cr_assert_eq(rf__batcher_len(&b), 1);
+  rf__upbuf_unref(u);
+  rf__upbuf_unref(shared);
+  rf__upbuf_unref(shared);
+  rf__upbuf_unref(v);
+  rf__antichain_free(&mins);
+  rf__antichain_free(&one);
+  rf__antichain_free(&five);
+  rf__antichain_free(&got);
   rf__batcher_free(&b);
 }

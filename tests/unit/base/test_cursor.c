@@ -284,3 +284,87 @@ Test(cursor, random_walks_and_seeks) {
     for (uint32_t i = 0; i < nb; i++) rf__batch_unref(bs[i]);
   }
 }
+
+/* Seekers: every update of each key asked, against a naive list of the
+ * rows, over random batches (some keys in one batch, some in several, some
+ * in none); with by_val the updates come grouped by value in order. */
+Test(seeker, gathers_every_update_of_a_key) {
+  srand(8);
+  enum { K = 40, V = 5, T = 4, NBATCH = 5, ROWS = 60 };
+  for (int trial = 0; trial < 20; trial++) {
+    static uint64_t rows[NBATCH][ROWS][4];
+    rf__batch *bs[NBATCH];
+    size_t nrows[NBATCH];
+    for (int bi = 0; bi < NBATCH; bi++) {
+      /* Distinct (key, val, time) within a batch: a random subset. */
+      size_t n = 0;
+      for (uint64_t k = 0; k < K; k++)
+        for (uint64_t v = 0; v < V; v++)
+          for (uint64_t t = 0; t < T; t++)
+            if (rand() % 40 == 0 && n < ROWS) {
+              rows[bi][n][0] = k, rows[bi][n][1] = v, rows[bi][n][2] = t;
+              rows[bi][n++][3] = (uint64_t)(int64_t)(rand() % 3 + 1);
+            }
+      nrows[bi] = n;
+      uint64_t copy[ROWS][4];
+      memcpy(copy, rows[bi], sizeof copy);
+      bs[bi] = make_batch(1, copy, n);
+    }
+    rf__seeker s;
+    cr_assert_eq(rf__seeker_init(&s, bs, NBATCH), 0);
+    for (int bi = 0; bi < NBATCH; bi++) rf__batch_unref(bs[bi]); /* the seeker keeps them */
+    bool by_val = trial % 2;
+    for (uint64_t key = (uint64_t)(rand() % 3); key < K + 2; key += 1 + (uint64_t)(rand() % 3)) {
+      cr_assert_eq(rf__seeker_seek(&s, &key, by_val), 0);
+      /* Each naive row of the key must be found exactly once. */
+      size_t want = 0;
+      for (int bi = 0; bi < NBATCH; bi++)
+        for (size_t i = 0; i < nrows[bi]; i++) {
+          if (rows[bi][i][0] != key) continue;
+          want++;
+          size_t hits = 0;
+          for (size_t u = 0; u < s.n_upds; u++)
+            hits += *s.upds[u].val == rows[bi][i][1] && *s.upds[u].time == rows[bi][i][2] &&
+                    s.upds[u].diff == (int64_t)rows[bi][i][3];
+          cr_assert_geq(hits, 1, "key %lu: a row is missing", (unsigned long)key);
+        }
+      cr_assert_eq(s.n_upds, want, "key %lu: %zu updates, want %zu", (unsigned long)key,
+                   s.n_upds, want);
+      for (size_t u = 1; by_val && u < s.n_upds; u++)
+        cr_assert_leq(*s.upds[u - 1].val, *s.upds[u].val);
+    }
+    rf__seeker_free(&s);
+  }
+}
+
+Test(seeker, two_word_keys_and_no_batches) {
+  rf__builder b;
+  rf__builder_init(&b, 2, 1, 1);
+  uint64_t keys[][2] = {{0, 9}, {1, 0}, {1, 5}}, t = 0;
+  for (uint64_t i = 0; i < 3; i++) cr_assert_eq(rf__builder_push(&b, keys[i], &i, &t, 1), 0);
+  rf__antichain lo, hi;
+  rf__antichain_init(&lo, 1);
+  rf__antichain_init(&hi, 1);
+  cr_assert_eq(rf__antichain_set1(&lo, &t), 0);
+  rf__batch *x = rf__builder_done(&b, &lo, &hi, &lo);
+  rf__seeker s;
+  cr_assert_eq(rf__seeker_init(&s, &x, 1), 0);
+  uint64_t k1[2] = {1, 0}, k2[2] = {1, 1}, k3[2] = {1, 5}, k4[2] = {2, 0};
+  cr_assert_eq(rf__seeker_seek(&s, k1, true), 0);
+  cr_assert(s.n_upds == 1 && *s.upds[0].val == 1);
+  cr_assert_eq(rf__seeker_seek(&s, k2, true), 0);
+  cr_assert_eq(s.n_upds, 0);
+  cr_assert_eq(rf__seeker_seek(&s, k3, true), 0);
+  cr_assert(s.n_upds == 1 && *s.upds[0].val == 2);
+  cr_assert_eq(rf__seeker_seek(&s, k4, true), 0);
+  cr_assert_eq(s.n_upds, 0);
+  rf__seeker_free(&s);
+  cr_assert_eq(rf__seeker_init(&s, NULL, 0), 0);
+  cr_assert_eq(rf__seeker_seek(&s, k1, false), 0);
+  cr_assert_eq(s.n_upds, 0);
+  rf__seeker_free(&s);
+  rf__batch_unref(x);
+  rf__builder_free(&b);
+  rf__antichain_free(&lo);
+  rf__antichain_free(&hi);
+}

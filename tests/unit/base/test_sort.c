@@ -78,6 +78,71 @@ Test(sort, large_inputs_few_distinct_bytes) {
   check_sort(20000, 2, 1, 1);      /* all keys equal: every pass skipped */
 }
 
+/* A cheap fingerprint of a multiset of rows (order-independent). */
+static uint64_t rows_sum(const uint64_t *rows, size_t n, uint32_t width) {
+  uint64_t s = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t h = 0;
+    for (uint32_t c = 0; c < width; c++) h = (h ^ rows[i * width + c]) * 0x9e3779b97f4a7c15u;
+    s += h;
+  }
+  return s;
+}
+
+/* Over 16 MiB of rows: an in-place partition on the top bits first, then
+ * each part on its own. Uniform node-id keys; then keys whose top bits
+ * barely vary (one part holds almost everything) behind a first key word
+ * that never varies. (Checked for order and as a multiset: a qsort of this
+ * many rows would dominate the test.) */
+Test(sort, large_inputs_partitioned_first) {
+  srand(6);
+  for (int shape = 0; shape < 2; shape++) {
+    uint32_t width = shape ? 5 : 4, key = width - 1;
+    size_t n = ((size_t)20 << 20) / (width * sizeof(uint64_t));
+    uint64_t *rows = rf__malloc(n * width * sizeof(uint64_t));
+    for (size_t i = 0; i < n; i++) {
+      uint64_t *r = rows + width * i;
+      if (shape == 0) {
+        r[0] = rnd64() % 100000;
+        r[1] = rnd64() % 100000;
+        r[2] = rnd64() % 7;
+      } else {
+        r[0] = 7;
+        r[1] = (uint64_t)(rnd64() % 100 == 0) << 20 | (rnd64() % 5000);
+        r[2] = rnd64() % 3;
+        r[3] = rnd64();
+      }
+      r[key] = r[1] * 3 + r[2]; /* payload derived from the key */
+    }
+    uint64_t before = rows_sum(rows, n, width);
+    cr_assert_eq(rf__sort_rows(rows, n, width, key), 0);
+    cr_assert_eq(rows_sum(rows, n, width), before);
+    for (size_t i = 0; i < n; i++) {
+      uint64_t *r = rows + width * i;
+      cr_assert_eq(r[key], r[1] * 3 + r[2]);
+      if (i) cr_assert_leq(rf__words_cmp(r - width, r, key), 0);
+    }
+    rf__free(rows);
+  }
+}
+
+Test(sort, large_allocation_failure_leaves_rows_unchanged) {
+  srand(7);
+  size_t n = ((size_t)20 << 20) / (4 * sizeof(uint64_t));
+  uint64_t *rows = rf__malloc(n * 4 * sizeof(uint64_t));
+  uint64_t *copy = rf__malloc(n * 4 * sizeof(uint64_t));
+  for (size_t i = 0; i < 4 * n; i++) rows[i] = rnd64() % 1000000;
+  memcpy(copy, rows, n * 4 * sizeof(uint64_t));
+  for (uint64_t k = 1; k <= 2; k++) { /* the block, then the part buffer */
+    rf__alloc_fail_after(k);
+    cr_assert_eq(rf__sort_rows(rows, n, 4, 3), RF_ENOMEM);
+    rf__alloc_fail_after(0);
+    cr_assert_eq(memcmp(rows, copy, n * 4 * sizeof(uint64_t)), 0);
+  }
+  rf__free(rows);
+  rf__free(copy);
+}
+
 Test(sort, payload_stays_with_its_row) {
   srand(4);
   size_t n = 10000;
