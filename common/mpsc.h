@@ -29,13 +29,13 @@ typedef struct rf__mpsc {
   rf__mpsc_node *tail;  /* producers: the last node; swapped atomically */
   char pad[64 - sizeof(void *)]; /* keep producers' and consumer's lines apart */
   rf__mpsc_node *head;  /* consumer only: the node before the first item */
-  rf__mpsc_node stub;   /* sentinel, re-pushed when the queue runs dry */
+  rf__mpsc_node sentinel;   /* sentinel, re-pushed when the queue runs dry */
 } rf__mpsc;
 
 static inline void rf__mpsc_init(rf__mpsc *q) {
-  q->stub.next = NULL;
-  q->head = &q->stub;
-  q->tail = &q->stub;
+  q->sentinel.next = NULL;
+  q->head = &q->sentinel;
+  q->tail = &q->sentinel;
 }
 
 /* Any thread. */
@@ -57,7 +57,7 @@ static inline rf__mpsc_node *rf__mpsc_pop(rf__mpsc *q) {
   rf__mpsc_node *head = q->head;
   rf__mpsc_node *next = ck_pr_load_ptr(&head->next);
   ck_pr_fence_load();
-  if (head == &q->stub) {
+  if (head == &q->sentinel) {
     if (!next) return NULL;
     q->head = next;
     head = next;
@@ -69,10 +69,10 @@ static inline rf__mpsc_node *rf__mpsc_pop(rf__mpsc *q) {
     return head;
   }
   /* head is the last node pushed so far. If it is also the tail, put the
-   * stub back behind it so that head can be handed out. */
+   * sentinel back behind it so that head can be handed out. */
   rf__mpsc_node *tail = ck_pr_load_ptr(&q->tail);
   if (tail != head) return NULL; /* a producer is mid-push */
-  rf__mpsc_push(q, &q->stub);
+  rf__mpsc_push(q, &q->sentinel);
   next = ck_pr_load_ptr(&head->next);
   ck_pr_fence_load();
   if (next) {
@@ -86,7 +86,7 @@ static inline rf__mpsc_node *rf__mpsc_pop(rf__mpsc *q) {
 static inline bool rf__mpsc_empty(rf__mpsc *q) {
   rf__mpsc_node *head = q->head;
   rf__mpsc_node *next = ck_pr_load_ptr(&head->next);
-  return head == &q->stub && next == NULL;
+  return head == &q->sentinel && next == NULL;
 }
 
 #endif
