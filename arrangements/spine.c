@@ -67,9 +67,12 @@
 #include "arrangements/spine.h"
 
 #include <assert.h>
+#include <ck_pr.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/epoch.h"
 #include "common/error.h"
 #include "common/sort.h"
 
@@ -111,7 +114,22 @@ struct rf__spine {
   uint64_t *scratch;      /* (time, diff) rows of one val during merges */
   size_t scratch_cap;     /* in words */
   size_t idle_credit;     /* merge work idle exertion may still start */
+  bool publishing;        /* readers on other threads: publish snapshots */
+  struct snapshot *published; /* atomic: the latest batch list for them */
 };
+
+/* An immutable list of the spine's non-empty batches (each referenced), for
+ * readers on other threads. Replaced as a whole after every change and
+ * retired through the epoch domain, so a reader that loaded it inside an
+ * epoch section can still take references to its batches. */
+typedef struct snapshot {
+  ck_epoch_entry_t entry; /* for rf__epoch_retire */
+  uint32_t n;
+  rf__batch *b[];
+} snapshot;
+
+static int publish(rf__spine *s);
+static void each_batch(const rf__spine *s, void (*fn)(void *, rf__batch *), void *ctx);
 
 struct rf__reader {
   rf__spine *s;
@@ -593,6 +611,7 @@ int rf__spine_exert(rf__spine *s, size_t *fuel) {
     start_idle(s, lo, hi, cost);
   }
   tidy(s);
+  RF_FORWARD_IF_ERROR(publish(s));
   return rf__spine_has_work(s) ? 1 : 0;
 }
 
@@ -639,6 +658,60 @@ static int refresh_frontiers(rf__spine *s) {
   return consider_merges(s);
 }
 
+/* ---- publishing for readers on other threads ------------------------------ */
+
+static void snapshot_free(ck_epoch_entry_t *e) {
+  snapshot *sn = (snapshot *)((char *)e - offsetof(snapshot, entry));
+  for (uint32_t i = 0; i < sn->n; i++) rf__batch_unref(sn->b[i]);
+  rf__free(sn);
+}
+
+static void count_nonempty(void *ctx, rf__batch *b) { *(uint32_t *)ctx += b->n_upds > 0; }
+
+static void take_nonempty(void *ctx, rf__batch *b) {
+  snapshot *sn = ctx;
+  if (b->n_upds > 0) sn->b[sn->n++] = rf__batch_ref(b);
+}
+
+/* Publishes the current batch list (owning worker, after every change). */
+static int publish(rf__spine *s) {
+  if (!s->publishing) return 0;
+  uint32_t n = 0;
+  each_batch(s, count_nonempty, &n);
+  snapshot *sn = rf__malloc(sizeof *sn + (size_t)n * sizeof(rf__batch *));
+  RF_CHECK_ALLOC(sn);
+  sn->n = 0;
+  each_batch(s, take_nonempty, sn);
+  /* Release: the list's contents before the pointer that makes it
+   * reachable (pairs with the acquire in rf__spine_snapshot). */
+  ck_pr_fence_store();
+  snapshot *old = ck_pr_fas_ptr(&s->published, sn);
+  return old ? rf__epoch_retire(&old->entry, snapshot_free) : 0;
+}
+
+int rf__spine_publish_enable(rf__spine *s) {
+  s->publishing = true;
+  return publish(s);
+}
+
+int rf__spine_snapshot(rf__spine *s, rf__batch ***out, uint32_t *n) {
+  rf__epoch_section sec;
+  RF_FORWARD_IF_ERROR(rf__epoch_enter(&sec));
+  snapshot *sn = ck_pr_load_ptr(&s->published);
+  ck_pr_fence_load(); /* acquire: see the list the pointer was published with */
+  uint32_t count = sn ? sn->n : 0;
+  rf__batch **list = rf__malloc(((size_t)count + 1) * sizeof *list);
+  if (list)
+    for (uint32_t i = 0; i < count; i++) list[i] = rf__batch_ref(sn->b[i]);
+  /* The references are taken inside the section: the snapshot (and with it
+   * one reference to each batch) cannot be freed before we leave. */
+  rf__epoch_exit(&sec);
+  RF_CHECK_ALLOC(list);
+  *out = list;
+  *n = count;
+  return 0;
+}
+
 rf__spine *rf__spine_new(uint32_t key_arity, uint32_t val_arity, uint32_t dim) {
   rf__spine *s = rf__calloc(1, sizeof *s);
   if (!s) return NULL;
@@ -660,6 +733,12 @@ rf__spine *rf__spine_new(uint32_t key_arity, uint32_t val_arity, uint32_t dim) {
 void rf__spine_free(rf__spine *s) {
   if (!s) return;
   assert(s->n_readers == 0);
+  snapshot *sn = ck_pr_fas_ptr(&s->published, NULL);
+  if (sn) {
+    /* Readers on other threads may still be inside: wait for them. */
+    if (rf__epoch_retire(&sn->entry, snapshot_free) < 0) snapshot_free(&sn->entry);
+    rf__epoch_barrier();
+  }
   for (uint32_t i = 0; i < N_LEVELS; i++) {
     merge_free(s->levels[i].m);
     rf__batch_unref(s->levels[i].a);
@@ -695,7 +774,8 @@ int rf__spine_insert(rf__spine *s, rf__batch *b) {
   s->idle_credit = SIZE_MAX - s->idle_credit < credit ? SIZE_MAX : s->idle_credit + credit;
   rf__antichain_free(&s->upper);
   s->upper = upper;
-  return refresh_frontiers(s);
+  RF_FORWARD_IF_ERROR(refresh_frontiers(s));
+  return publish(s);
 }
 
 const rf__antichain *rf__spine_upper(const rf__spine *s) { return &s->upper; }
@@ -794,7 +874,8 @@ static int set_frontier(rf__reader *r, rf__antichain *cur, const rf__antichain *
                      "rf__reader_set_%s: the new frontier is not in advance of the old", what);
   RF_RETURN_ERROR_IF(rf__antichain_copy(cur, f) < 0, RF_ENOMEM,
                      "rf__reader_set_%s: out of memory", what);
-  return refresh_frontiers(r->s);
+  RF_FORWARD_IF_ERROR(refresh_frontiers(r->s));
+  return publish(r->s);
 }
 
 int rf__reader_set_logical(rf__reader *r, const rf__antichain *f) {

@@ -53,6 +53,15 @@ size_t rf__spine_updates(const rf__spine *s); /* updates held in all batches */
 size_t rf__spine_batches(const rf__spine *s);
 size_t rf__spine_bytes(const rf__spine *s);   /* bytes of batch arrays */
 
+/* Readers on other threads (live views). After rf__spine_publish_enable
+ * (owning worker, before running), every change publishes an immutable list
+ * of the spine's non-empty batches; rf__spine_snapshot, from ANY thread,
+ * references each batch of the latest list (epoch-protected, lock-free) and
+ * returns them in a new array: rf__batch_unref each and rf__free the array.
+ * The batches stay valid however the spine merges meanwhile. */
+int rf__spine_publish_enable(rf__spine *s);
+int rf__spine_snapshot(rf__spine *s, rf__batch ***out, uint32_t *n);
+
 /* A new reader whose frontiers start at the spine's current since. */
 rf__reader *rf__spine_reader_new(rf__spine *s);
 void rf__reader_free(rf__reader *r); /* accepts NULL */

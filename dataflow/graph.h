@@ -93,6 +93,9 @@ struct rf__op {
   rf__antichain ps;    /* scratch for progress: pointstamps reaching the output */
   bool active;         /* has work: run at the next step */
   bool is_feedback;    /* its output edge closes a loop (ignored in topo order) */
+  /* Called by progress tracking when an input frontier changes, for
+   * operators that publish it to other threads (views). May be NULL. */
+  void (*on_frontier)(rf__op *op);
 };
 
 /* Creates an operator of `size` bytes (a struct starting with rf__op) with

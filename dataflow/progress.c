@@ -157,6 +157,7 @@ int rf__progress_recompute(rf_graph *g) {
       if (rf__antichain_copy(&port->frontier, &port->ps) < 0)
         return rf__graph_fail(g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
       op->active = true;
+      if (op->on_frontier) op->on_frontier(op);
     }
   }
   rf__graph_clear_dirty(g);

@@ -324,10 +324,14 @@ RF_API int rf_probe_wait(rf_probe *p, rf_time t);
  * (rf_view_frontier); waiting on a probe of another collection does not
  * imply that. */
 RF_API rf_view *rf_view_new(rf_arr *a);
-/* Keeps every time >= t readable (time travel) until moved forward again. */
+/* Keeps every time >= t readable (time travel) until moved forward again;
+ * times before t become compactable, and are compacted as the dataflow runs.
+ * RF_ECOMPACTED if times before t are already gone. Any thread. */
 RF_API int rf_view_retain_from(rf_view *v, rf_time t);
 /* Visits the values of key at time t with their accumulated counts (only
- * non-zero counts). t must be complete (RF_EPENDING otherwise) and retained
+ * non-zero counts). Views may be read from ANY thread, also while another
+ * thread runs the dataflow: reads never block it and see a consistent state
+ * (until rf_graph_destroy begins). t must be complete (RF_EPENDING otherwise) and retained
  * (RF_ECOMPACTED otherwise); RF_TIME_LATEST reads the latest complete time.
  * fn returns 0 to go on or non-zero to stop (returned as is). */
 typedef int (*rf_view_fn)(void *ctx, const rf_value *key, const rf_value *val,

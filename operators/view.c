@@ -1,42 +1,76 @@
 /*
  * view.c: live views (readable arrangements) and graph statistics.
  *
- * A view is an operator reading a top-scope arrangement: each batch it sees
- * moves the view's upper (the first incomplete time). It keeps a reader on
- * the arrangement's spine whose logical frontier trails the latest
+ * A view is an operator reading a top-scope arrangement. It keeps a reader
+ * on the arrangement's spine whose logical frontier trails the latest
  * complete time (or stays at the time given to rf_view_retain_from), so the
  * states it can be asked about stay readable while older history compacts.
+ *
+ * Threads: the operator runs on the worker that drives the graph. Lookups
+ * and scans may come from ANY thread at any time: they read only what the
+ * worker publishes:
+ *   - the spine's immutable batch list (rf__spine_snapshot: epoch-protected,
+ *     the batches referenced, so a merge cannot free them under a reader);
+ *   - `pub_frontier`, the first incomplete time, stored when progress
+ *     tracking moves the view's input frontier (on_frontier);
+ *   - `pub_since`, the compaction frontier, stored BEFORE the reader's
+ *     logical frontier moves, so a snapshot compacted to some since is
+ *     published after that since: a reader that loads the snapshot first and
+ *     then checks t >= pub_since never reads times merged past t.
+ * rf_view_retain_from, from any thread, stores a request that the worker
+ * honours the next time it moves since (see retain_from for the ordering).
  */
+#include <ck_pr.h>
+
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/sort.h"
 #include "dataflow/graph.h"
 #include "operators/ops.h"
 
+#define NO_RETAIN UINT64_MAX
+
 struct rf_view {
   rf__op op;
   rf__reader *reader;
+  rf__spine *spine;
   uint32_t key_arity, val_arity;
-  rf__antichain upper;   /* upper of the last batch seen (held physically) */
-  bool retain;           /* time travel: keep times >= retain_from */
-  rf_time retain_from;
-  rf_time since;         /* the reader's logical frontier (one time) */
+  rf__antichain upper;   /* worker: upper of the last batch seen (held physically) */
+  rf_time since;         /* worker: the reader's logical frontier (one time) */
+  uint64_t pub_frontier; /* atomic: first incomplete time (UINT64_MAX: all done) */
+  uint64_t pub_since;    /* atomic: times before it may be compacted */
+  uint64_t retain_req;   /* atomic: keep times >= it (NO_RETAIN: follow frontier) */
 };
 
+/* Worker: publishes the input frontier (progress tracking's hook). */
+static void publish_frontier(rf__op *op) {
+  rf_view *v = (rf_view *)op;
+  const rf__antichain *f = &op->in[0].frontier;
+  /* Release: the spine's snapshot holding every batch before the frontier
+   * was published when those batches were inserted, earlier. */
+  ck_pr_fence_store();
+  ck_pr_store_64(&v->pub_frontier, f->n == 0 ? UINT64_MAX : f->t[0]);
+}
+
 /* The time the reader may compact to: the latest complete time, or the
- * retained time if older. */
+ * retained time if older; never backwards. */
 static rf_time wanted_since(const rf_view *v) {
-  rf_time f = rf_view_frontier(v);
+  rf_time f = ck_pr_load_64(&((rf_view *)v)->pub_frontier);
   rf_time latest = f == UINT64_MAX ? UINT64_MAX - 1 : (f ? f - 1 : 0);
-  if (v->retain && v->retain_from < latest) latest = v->retain_from;
+  rf_time req = ck_pr_load_64(&((rf_view *)v)->retain_req);
+  if (req < latest) latest = req;
   return latest > v->since ? latest : v->since;
 }
 
-rf_time rf_view_frontier(const rf_view *v);
-
 static int move_since(rf_view *v) {
+  /* Full fence: read retain_req only after... the request's store is
+   * ordered before the requester's check of pub_since (retain_from). */
+  ck_pr_fence_memory();
   rf_time s = wanted_since(v);
   if (s == v->since) return 0;
+  /* Publish the new since before any merge can use it (see the top). */
+  ck_pr_store_64(&v->pub_since, s);
+  ck_pr_fence_memory();
   rf__antichain f;
   rf__antichain_init(&f, 1);
   int rc = rf__antichain_set1(&f, &s);
@@ -57,7 +91,7 @@ static int view_run(rf__op *op) {
     rf__msg_free(m);
   }
   if (rc == 0 && moved) rc = rf__reader_set_physical(v->reader, &v->upper);
-  if (rc == 0 && moved) rc = move_since(v);
+  if (rc == 0) rc = move_since(v);
   if (rc == RF_ENOMEM) return rf__error(RF_ENOMEM, "view: out of memory");
   return rc;
 }
@@ -83,9 +117,12 @@ rf_view *rf_view_new(rf_arr *a) {
   if (!v) return NULL;
   v->key_arity = a->key_arity;
   v->val_arity = a->val_arity;
+  v->spine = a->spine;
+  v->retain_req = NO_RETAIN;
+  v->op.on_frontier = publish_frontier;
   rf__antichain_init(&v->upper, 1);
   uint64_t zero = 0;
-  if (rf__antichain_set1(&v->upper, &zero) < 0) {
+  if (rf__antichain_set1(&v->upper, &zero) < 0 || rf__spine_publish_enable(a->spine) < 0) {
     rf__graph_build_error(g, rf__error(RF_ENOMEM, "rf_view_new: out of memory"));
     return NULL;
   }
@@ -96,30 +133,31 @@ rf_view *rf_view_new(rf_arr *a) {
 
 int rf_view_retain_from(rf_view *v, rf_time t) {
   if (!v) return rf__error(RF_EINVAL, "rf_view_retain_from: view is NULL");
-  if (t < v->since)
+  if (t == NO_RETAIN) t = NO_RETAIN - 1;
+  /* Store the request, then check since (full fence between): if the
+   * worker moved since past t before seeing the request, we see its new
+   * since here and report it; otherwise it sees the request and stops at t. */
+  ck_pr_store_64(&v->retain_req, t);
+  ck_pr_fence_memory();
+  rf_time since = ck_pr_load_64(&v->pub_since);
+  if (t < since)
     return rf__error(RF_ECOMPACTED, "rf_view_retain_from: times before %llu are already "
                                     "compacted; cannot retain from %llu",
-                     (unsigned long long)v->since, (unsigned long long)t);
-  v->retain = true;
-  v->retain_from = t;
-  if (rf__graph_building(v->op.g)) return 0;
-  return move_since(v);
+                     (unsigned long long)since, (unsigned long long)t);
+  return 0;
 }
 
-/* Complete times come from progress tracking, not from the batches seen:
- * once the view's input frontier passes t, every batch holding updates at
- * t has been inserted into the spine (its sender held a capability until
- * then). */
 rf_time rf_view_frontier(const rf_view *v) {
   if (!v || rf__graph_building(v->op.g)) return 0;
-  const rf__antichain *f = rf__port_frontier(&((rf_view *)v)->op.in[0]);
-  return f->n == 0 ? UINT64_MAX : f->t[0];
+  return ck_pr_load_64(&((rf_view *)v)->pub_frontier);
 }
 
-/* Resolves t (RF_TIME_LATEST included) to a readable time or an error. */
+/* Resolves t (RF_TIME_LATEST included) to a readable time or an error.
+ * Called after the snapshot was taken (see the top of the file). */
 static int readable_time(const rf_view *v, rf_time *t, const char *fn) {
-  RF_FORWARD_IF_ERROR(rf__graph_check_running(v->op.g, fn));
+  if (rf__graph_building(v->op.g)) return rf__error(RF_ESTATE, "%s: call rf_graph_start first", fn);
   rf_time frontier = rf_view_frontier(v);
+  rf_time since = ck_pr_load_64(&((rf_view *)v)->pub_since);
   if (*t == RF_TIME_LATEST) {
     if (frontier == 0) return rf__error(RF_EPENDING, "%s: no time is complete yet", fn);
     *t = frontier == UINT64_MAX ? UINT64_MAX - 1 : frontier - 1;
@@ -128,10 +166,10 @@ static int readable_time(const rf_view *v, rf_time *t, const char *fn) {
     return rf__error(RF_EPENDING, "%s: time %llu is not complete (the view is complete "
                                   "before %llu)",
                      fn, (unsigned long long)*t, (unsigned long long)frontier);
-  if (*t < v->since)
+  if (*t < since)
     return rf__error(RF_ECOMPACTED, "%s: time %llu has been compacted away (the view keeps "
                                     "times from %llu; see rf_view_retain_from)",
-                     fn, (unsigned long long)*t, (unsigned long long)v->since);
+                     fn, (unsigned long long)*t, (unsigned long long)since);
   return 0;
 }
 
@@ -157,11 +195,23 @@ static int visit_key(rf__cursor *c, rf_time t, rf_view_fn fn, void *ctx) {
   return 0;
 }
 
+/* A cursor over the view's published batches, with t checked against the
+ * frontier and since published no earlier than the snapshot. */
+static int open_at(rf_view *v, rf_time *t, rf__cursor *c, const char *fn) {
+  rf__batch **list;
+  uint32_t n;
+  RF_FORWARD_IF_ERROR(rf__spine_snapshot(v->spine, &list, &n));
+  int rc = readable_time(v, t, fn);
+  if (rc == 0) rc = rf__cursor_init(c, list, n);
+  for (uint32_t i = 0; i < n; i++) rf__batch_unref(list[i]); /* the cursor holds its own */
+  rf__free(list);
+  return rc;
+}
+
 int rf_view_lookup(rf_view *v, const rf_value *key, rf_time t, rf_view_fn fn, void *ctx) {
   if (!v || !key || !fn) return rf__error(RF_EINVAL, "rf_view_lookup: NULL argument");
-  RF_FORWARD_IF_ERROR(readable_time(v, &t, "rf_view_lookup"));
   rf__cursor c;
-  RF_FORWARD_IF_ERROR(rf__reader_cursor(v->reader, NULL, &c));
+  RF_FORWARD_IF_ERROR(open_at(v, &t, &c, "rf_view_lookup"));
   int rc = 0;
   rf__cursor_seek_key(&c, key);
   if (rf__cursor_key_valid(&c) && rf__words_cmp(rf__cursor_key(&c), key, v->key_arity) == 0)
@@ -172,9 +222,8 @@ int rf_view_lookup(rf_view *v, const rf_value *key, rf_time t, rf_view_fn fn, vo
 
 int rf_view_scan(rf_view *v, rf_time t, rf_view_fn fn, void *ctx) {
   if (!v || !fn) return rf__error(RF_EINVAL, "rf_view_scan: NULL argument");
-  RF_FORWARD_IF_ERROR(readable_time(v, &t, "rf_view_scan"));
   rf__cursor c;
-  RF_FORWARD_IF_ERROR(rf__reader_cursor(v->reader, NULL, &c));
+  RF_FORWARD_IF_ERROR(open_at(v, &t, &c, "rf_view_scan"));
   int rc = 0;
   for (; rc == 0 && rf__cursor_key_valid(&c); rf__cursor_step_key(&c)) rc = visit_key(&c, t, fn, ctx);
   rf__cursor_free(&c);

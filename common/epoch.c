@@ -1,0 +1,69 @@
+/*
+ * epoch.c: the process's epoch domain and per-thread records (see epoch.h).
+ *
+ * Threads: rf__epoch_* may be called from any thread. The domain is set up
+ * once (pthread_once). A thread's record lives in thread-local storage; a
+ * pthread key destructor runs its pending frees and unregisters it when the
+ * thread exits, so that ck_epoch can recycle it for another thread.
+ */
+#include "common/epoch.h"
+
+#include <pthread.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+
+static ck_epoch_t domain;
+static pthread_once_t domain_once = PTHREAD_ONCE_INIT;
+static pthread_key_t record_key;
+static _Thread_local ck_epoch_record_t *my_record;
+
+static void record_release(void *p) {
+  ck_epoch_record_t *r = p;
+  ck_epoch_barrier(r); /* run what this thread retired before giving it up */
+  ck_epoch_unregister(r);
+}
+
+static void domain_init(void) {
+  ck_epoch_init(&domain);
+  pthread_key_create(&record_key, record_release);
+}
+
+static ck_epoch_record_t *record(void) {
+  if (my_record) return my_record;
+  pthread_once(&domain_once, domain_init);
+  ck_epoch_record_t *r = ck_epoch_recycle(&domain, NULL);
+  if (!r) {
+    /* Records are never freed: ck_epoch keeps them for recycling. */
+    r = rf__malloc(sizeof *r);
+    if (!r) return NULL;
+    ck_epoch_register(&domain, r, NULL);
+  }
+  pthread_setspecific(record_key, r);
+  my_record = r;
+  return r;
+}
+
+int rf__epoch_enter(rf__epoch_section *s) {
+  s->record = record();
+  if (!s->record) return rf__error(RF_ENOMEM, "epoch: out of memory for a thread record");
+  ck_epoch_begin(s->record, &s->section);
+  return 0;
+}
+
+void rf__epoch_exit(rf__epoch_section *s) { ck_epoch_end(s->record, &s->section); }
+
+int rf__epoch_retire(ck_epoch_entry_t *entry, ck_epoch_cb_t *fn) {
+  ck_epoch_record_t *r = record();
+  if (!r) return rf__error(RF_ENOMEM, "epoch: out of memory for a thread record");
+  ck_epoch_call(r, entry, fn);
+  ck_epoch_poll(r);
+  return 0;
+}
+
+int rf__epoch_barrier(void) {
+  ck_epoch_record_t *r = record();
+  if (!r) return rf__error(RF_ENOMEM, "epoch: out of memory for a thread record");
+  ck_epoch_barrier(r);
+  return 0;
+}
