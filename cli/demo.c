@@ -33,7 +33,7 @@ static void demo_usage(FILE *f) {
           "  --edges M            edges (default 1M)\n"
           "  --batch B            changes per round (default 1000)\n"
           "  --rounds R           rounds (default 20)\n"
-          "  --workers W          worker threads (default 1)\n"
+          "  --workers W          worker threads (default 1; this version runs 1)\n"
           "  --generator dd|fast  the random graph: dd is the Rust\n"
           "                       differential-dataflow example's (default), fast\n"
           "                       a cheaper one of the same shape\n"

@@ -38,7 +38,7 @@ void rfw_bfs_usage(FILE *f, const char *prog) {
           "  --batch B            changes per round, each inserting and removing\n"
           "                       one edge (default 1000; at least 1)\n"
           "  --rounds R           rounds after the initial computation (default 100)\n"
-          "  --workers W          worker threads (default 1)\n"
+          "  --workers W          worker threads (default 1; this version runs 1)\n"
           "  --generator dd|fast  dd: the Rust example's exact ISAAC-64 stream\n"
           "                       (default); fast: splitmix64, same shape\n"
           "  --inspect FILE       write the distance histogram's changes as\n"
