@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "store_cli.h"
 
 #ifndef RF_VERSION_STRING
 #define RF_VERSION_STRING "unknown"
@@ -22,6 +23,8 @@ typedef struct command {
 static const command commands[] = {
     {"demo", rf_cli_demo, "BFS over a generated graph under edge churn, explained as it runs"},
     {"bench", rf_cli_bench, "run a benchmark workload (bench bfs) and print JSON figures"},
+    {"ingest", rf_cli_ingest, "append deltas (JSON Lines) to a durable store"},
+    {"store", rf_cli_store, "verify a store (store check) or print its deltas (store dump)"},
 };
 
 static void usage(FILE *f) {

@@ -64,7 +64,8 @@ extern "C" {
   X(ERANGE, -12, "value out of range")                                         \
   X(ECORRUPT, -13, "corrupt data")                                             \
   X(EIO, -14, "input/output error")                                            \
-  X(ENOTFOUND, -15, "not found")
+  X(ENOTFOUND, -15, "not found")                                               \
+  X(EVERSION, -16, "data of a newer format version than this build reads")
 
 typedef enum rf_errno {
   RF_OK = 0,

@@ -11,7 +11,7 @@
 set -euo pipefail
 
 PACKAGES=(build-essential cmake pkg-config libjemalloc-dev libck-dev libxxhash-dev
-          libcriterion-dev)
+          libcriterion-dev libjansson-dev)
 
 cd "$(dirname "$0")/.."
 

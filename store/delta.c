@@ -1,0 +1,530 @@
+/*
+ * delta.c: validation and canonical encoding of RhizomeDB deltas (with
+ * jansson as the JSON parser), their XXH3-128 content addresses, the
+ * address index over a record log, and batch ingestion of JSON Lines
+ * (delta.h).
+ *
+ * Design
+ *   A batch is read and validated in full before anything is appended: the
+ *   canonical encodings are kept in one buffer, so a batch with any bad line
+ *   appends nothing. The index is an open-addressing hash set of 128-bit
+ *   addresses (linear probing, at most half full); it lives in memory and is
+ *   rebuilt from the log on open.
+ */
+#include "store/delta.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+
+/* ---- byte buffers ------------------------------------------------------- */
+
+static int put(rf__bytes *b, const void *p, size_t n) {
+  if (rf__grow((void **)&b->data, &b->cap, b->len + n, 1) < 0) return RF_ENOMEM;
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
+static int puts_(rf__bytes *b, const char *s) { return put(b, s, strlen(s)); }
+
+/* ---- canonical encoding ------------------------------------------------- */
+
+static void alloc_init(void) { json_set_alloc_funcs(rf__malloc, rf__free); }
+static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
+
+static int put_string(rf__bytes *b, const char *s, size_t n) {
+  int rc = put(b, "\"", 1);
+  size_t run = 0; /* start of the pending run of unescaped bytes */
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    rc = put(b, s + run, i - run);
+    char esc[8];
+    switch (c) {
+    case '"': strcpy(esc, "\\\""); break;
+    case '\\': strcpy(esc, "\\\\"); break;
+    case '\b': strcpy(esc, "\\b"); break;
+    case '\f': strcpy(esc, "\\f"); break;
+    case '\n': strcpy(esc, "\\n"); break;
+    case '\r': strcpy(esc, "\\r"); break;
+    case '\t': strcpy(esc, "\\t"); break;
+    default: snprintf(esc, sizeof esc, "\\u%04x", c); break;
+    }
+    if (rc == 0) rc = puts_(b, esc);
+    run = i + 1;
+  }
+  if (rc == 0) rc = put(b, s + run, n - run);
+  if (rc == 0) rc = put(b, "\"", 1);
+  return rc;
+}
+
+static int put_number(rf__bytes *b, const json_t *v) {
+  char num[40];
+  if (json_is_integer(v)) {
+    snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+  } else {
+    double d = json_real_value(v);
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+      snprintf(num, sizeof num, "%.0f", d == 0 ? 0.0 : d); /* -0 is 0 */
+    } else {
+      for (int prec = 1; prec <= 17; prec++) {
+        snprintf(num, sizeof num, "%.*g", prec, d);
+        if (strtod(num, NULL) == d) break;
+      }
+    }
+  }
+  return puts_(b, num);
+}
+
+static const char *type_name(const json_t *v) {
+  switch (json_typeof(v)) {
+  case JSON_OBJECT: return "an object";
+  case JSON_ARRAY: return "an array";
+  case JSON_STRING: return "a string";
+  case JSON_INTEGER: return "an integer";
+  case JSON_REAL: return "a real number";
+  case JSON_TRUE:
+  case JSON_FALSE: return "a boolean";
+  case JSON_NULL: return "null";
+  }
+  return "?";
+}
+
+typedef struct vctx {
+  char *err;
+  size_t err_cap;
+} vctx;
+
+static int bad(vctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(vctx *c, const char *fmt, ...) {
+  char buf[400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (c->err && c->err_cap) snprintf(c->err, c->err_cap, "%s", buf);
+  return RF_EINVAL;
+}
+
+/* Only the listed keys may appear in obj. */
+static int only_keys(vctx *c, const json_t *obj, const char *where, const char *const *keys,
+                     const char *expect) {
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)obj, k, v) {
+    int known = 0;
+    for (size_t i = 0; keys[i]; i++) known |= strcmp(k, keys[i]) == 0;
+    if (!known) return bad(c, "field '%s%s': unknown field (expected %s)", where, k, expect);
+  }
+  return 0;
+}
+
+/* A required (or, if optional, possibly absent: returns 1) non-empty
+ * string field. */
+static int get_str(vctx *c, const json_t *obj, const char *key, const char *where, int optional,
+                   const json_t **out) {
+  const json_t *v = json_object_get(obj, key);
+  if (!v) {
+    if (optional) return 1;
+    return bad(c, "field '%s%s': missing", where, key);
+  }
+  if (!json_is_string(v) || json_string_length(v) == 0)
+    return bad(c, "field '%s%s': must be a non-empty string, got %s", where, key,
+               json_is_string(v) ? "an empty string" : type_name(v));
+  *out = v;
+  return 0;
+}
+
+static int put_str_field(rf__bytes *b, const char *key_json, const json_t *v) {
+  int rc = puts_(b, key_json);
+  if (rc == 0) rc = put_string(b, json_string_value(v), json_string_length(v));
+  return rc;
+}
+
+static int encode_target(vctx *c, rf__bytes *b, const json_t *t, const char *where) {
+  char w[80];
+  snprintf(w, sizeof w, "%s.", where);
+  switch (json_typeof(t)) {
+  case JSON_STRING: return put_string(b, json_string_value(t), json_string_length(t));
+  case JSON_INTEGER:
+  case JSON_REAL: return put_number(b, t);
+  case JSON_TRUE: return puts_(b, "true");
+  case JSON_FALSE: return puts_(b, "false");
+  case JSON_OBJECT: {
+    static const char *const keys[] = {"id", "context", NULL};
+    RF_FORWARD_IF_ERROR(only_keys(c, t, w, keys, "a reference {id, context?}"));
+    const json_t *id, *ctx = NULL;
+    RF_FORWARD_IF_ERROR(get_str(c, t, "id", w, 0, &id));
+    int r = get_str(c, t, "context", w, 1, &ctx);
+    if (r < 0) return r;
+    int rc = put_str_field(b, "{\"id\":", id);
+    if (rc == 0 && ctx) rc = put_str_field(b, ",\"context\":", ctx);
+    if (rc == 0) rc = puts_(b, "}");
+    return rc;
+  }
+  case JSON_ARRAY:
+  case JSON_NULL:
+  default:
+    return bad(c, "field '%s': must be a reference {id, context?} or a string, number or boolean, got %s",
+               where, type_name(t));
+  }
+}
+
+static int encode_delta(vctx *c, rf__bytes *b, const json_t *d) {
+  if (!json_is_object(d)) return bad(c, "a delta must be a JSON object, got %s", type_name(d));
+  static const char *const keys[] = {"id", "timestamp", "author", "system", "pointers", NULL};
+  RF_FORWARD_IF_ERROR(only_keys(c, d, "", keys, "id, timestamp, author, system, pointers"));
+  const json_t *id, *author, *system;
+  RF_FORWARD_IF_ERROR(get_str(c, d, "id", "", 0, &id));
+  const json_t *ts = json_object_get(d, "timestamp");
+  if (!ts) return bad(c, "field 'timestamp': missing");
+  if (!json_is_integer(ts) || json_integer_value(ts) <= 0)
+    return bad(c, "field 'timestamp': must be a positive integer, got %s",
+               json_is_integer(ts) ? "a number <= 0" : type_name(ts));
+  RF_FORWARD_IF_ERROR(get_str(c, d, "author", "", 0, &author));
+  RF_FORWARD_IF_ERROR(get_str(c, d, "system", "", 0, &system));
+  const json_t *ptrs = json_object_get(d, "pointers");
+  if (!ptrs) return bad(c, "field 'pointers': missing");
+  if (!json_is_array(ptrs) || json_array_size(ptrs) == 0)
+    return bad(c, "field 'pointers': must be a non-empty array, got %s",
+               json_is_array(ptrs) ? "an empty array" : type_name(ptrs));
+  int rc = put_str_field(b, "{\"id\":", id);
+  if (rc == 0) rc = puts_(b, ",\"timestamp\":");
+  if (rc == 0) rc = put_number(b, ts);
+  if (rc == 0) rc = put_str_field(b, ",\"author\":", author);
+  if (rc == 0) rc = put_str_field(b, ",\"system\":", system);
+  if (rc == 0) rc = puts_(b, ",\"pointers\":[");
+  for (size_t i = 0; rc == 0 && i < json_array_size(ptrs); i++) {
+    const json_t *p = json_array_get(ptrs, i);
+    char where[48], target_where[64];
+    snprintf(where, sizeof where, "pointers[%zu].", i);
+    snprintf(target_where, sizeof target_where, "pointers[%zu].target", i);
+    if (!json_is_object(p))
+      return bad(c, "field 'pointers[%zu]': must be an object {role, target}, got %s", i,
+                 type_name(p));
+    static const char *const pkeys[] = {"role", "target", NULL};
+    RF_FORWARD_IF_ERROR(only_keys(c, p, where, pkeys, "role, target"));
+    const json_t *role;
+    RF_FORWARD_IF_ERROR(get_str(c, p, "role", where, 0, &role));
+    const json_t *t = json_object_get(p, "target");
+    if (!t) return bad(c, "field '%s': missing", target_where);
+    if (i > 0) rc = puts_(b, ",");
+    if (rc == 0) rc = put_str_field(b, "{\"role\":", role);
+    if (rc == 0) rc = puts_(b, ",\"target\":");
+    if (rc == 0) rc = encode_target(c, b, t, target_where);
+    if (rc == 0) rc = puts_(b, "}");
+  }
+  if (rc == 0) rc = puts_(b, "]}");
+  return rc;
+}
+
+int rf__delta_canonicalize(const char *json, size_t len, rf__bytes *out, char *err, size_t err_cap) {
+  pthread_once(&alloc_once, alloc_init);
+  vctx c = {err, err_cap};
+  if (err && err_cap) err[0] = 0;
+  json_error_t je;
+  json_t *d = json_loadb(json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+  if (!d) {
+    if (json_error_code(&je) == json_error_invalid_utf8)
+      return bad(&c, "invalid JSON: invalid UTF-8 at column %d (%s)", je.column, je.text);
+    if (je.column < 0) return bad(&c, "invalid JSON: %s", je.text);
+    return bad(&c, "invalid JSON at column %d: %s", je.column, je.text);
+  }
+  size_t start = out->len;
+  int rc = encode_delta(&c, out, d);
+  json_decref(d);
+  if (rc == RF_ENOMEM) bad(&c, "out of memory");
+  if (rc < 0) out->len = start;
+  return rc;
+}
+
+rf__delta_addr rf__delta_address(const void *canon, size_t len) {
+  XXH128_hash_t h = XXH3_128bits(canon, len);
+  rf__delta_addr a = {h.low64, h.high64};
+  return a;
+}
+
+int rf__delta_timestamp(const void *canon, size_t len, int64_t *ts) {
+  const char *p = canon, *end = p + len;
+  static const char head[] = "{\"id\":\"", mid[] = ",\"timestamp\":";
+  if (len < sizeof head - 1 || memcmp(p, head, sizeof head - 1) != 0) goto bad;
+  p += sizeof head - 1;
+  while (p < end && *p != '"') p += *p == '\\' && end - p > 1 ? 2 : 1;
+  if (p >= end) goto bad;
+  p++;
+  if ((size_t)(end - p) < sizeof mid - 1 || memcmp(p, mid, sizeof mid - 1) != 0)
+    goto bad;
+  p += sizeof mid - 1;
+  int64_t v = 0;
+  const char *digits = p;
+  while (p < end && *p >= '0' && *p <= '9' && v <= (INT64_MAX - 9) / 10) v = v * 10 + (*p++ - '0');
+  if (p == digits || p >= end || (*p != ',')) goto bad;
+  *ts = v;
+  return 0;
+bad:
+  return rf__error(RF_ECORRUPT, "delta: a stored delta is not in canonical form (no timestamp)");
+}
+
+/* ---- the address index ---------------------------------------------------- */
+
+struct rf__deltas {
+  rf__store *st;
+  rf__delta_addr *slots; /* {0,0} = empty */
+  size_t cap;            /* power of two */
+  uint64_t n;
+  int has_zero; /* the address {0,0} itself is stored */
+};
+
+static size_t slot_of(const rf__deltas *ds, rf__delta_addr a) {
+  return (size_t)(a.lo ^ (a.hi * 0x9e3779b97f4a7c15ull)) & (ds->cap - 1);
+}
+
+static int is_zero(rf__delta_addr a) { return a.lo == 0 && a.hi == 0; }
+
+int rf__deltas_contains(const rf__deltas *ds, rf__delta_addr a) {
+  if (is_zero(a)) return ds->has_zero;
+  if (!ds->cap) return 0;
+  for (size_t i = slot_of(ds, a);; i = (i + 1) & (ds->cap - 1)) {
+    rf__delta_addr s = ds->slots[i];
+    if (is_zero(s)) return 0;
+    if (s.lo == a.lo && s.hi == a.hi) return 1;
+  }
+}
+
+static void insert_slot(rf__deltas *ds, rf__delta_addr a) {
+  size_t i = slot_of(ds, a);
+  while (!is_zero(ds->slots[i])) i = (i + 1) & (ds->cap - 1);
+  ds->slots[i] = a;
+}
+
+/* Adds a (not present) to the index. 0 or RF_ENOMEM. */
+static int index_add(rf__deltas *ds, rf__delta_addr a) {
+  if (is_zero(a)) {
+    ds->has_zero = 1;
+    ds->n++;
+    return 0;
+  }
+  if ((ds->n + 1) * 2 > ds->cap) {
+    size_t ncap = ds->cap ? ds->cap * 2 : 1024;
+    rf__delta_addr *ns = rf__calloc(ncap, sizeof *ns);
+    RF_CHECK_ALLOC(ns);
+    rf__delta_addr *old = ds->slots;
+    size_t ocap = ds->cap;
+    ds->slots = ns;
+    ds->cap = ncap;
+    for (size_t i = 0; i < ocap; i++)
+      if (!is_zero(old[i])) insert_slot(ds, old[i]);
+    rf__free(old);
+  }
+  insert_slot(ds, a);
+  ds->n++;
+  return 0;
+}
+
+int rf__deltas_open(const char *dir, const rf__store_policy *policy, rf__deltas **out) {
+  rf__deltas *ds = rf__calloc(1, sizeof *ds);
+  RF_CHECK_ALLOC(ds);
+  int rc = rf__store_open(dir, policy, &ds->st);
+  if (rc < 0) {
+    rf__free(ds);
+    return rc;
+  }
+  rf__store_reader *r;
+  rf__store_pos start = {0, 0};
+  if ((rc = rf__store_reader_open(ds->st, start, &r)) < 0) goto fail;
+  rf__store_record rec;
+  while ((rc = rf__store_reader_next(r, &rec)) == 1) {
+    if (rec.type != RF_STORE_REC_DELTA) continue;
+    rf__delta_addr a = rf__delta_address(rec.data, rec.len);
+    if (!rf__deltas_contains(ds, a) && (rc = index_add(ds, a)) < 0) break;
+  }
+  rf__store_reader_close(r);
+  if (rc < 0) goto fail;
+  *out = ds;
+  return 0;
+fail:
+  rf__deltas_close(ds);
+  return rc;
+}
+
+int rf__deltas_close(rf__deltas *ds) {
+  if (!ds) return 0;
+  int rc = rf__store_close(ds->st);
+  rf__free(ds->slots);
+  rf__free(ds);
+  return rc;
+}
+
+rf__store *rf__deltas_store(rf__deltas *ds) { return ds->st; }
+
+uint64_t rf__deltas_count(const rf__deltas *ds) { return ds->n; }
+
+/* Appends one canonical delta unless stored. */
+static int add_canonical(rf__deltas *ds, const uint8_t *canon, size_t len, rf__delta_addr *addr) {
+  rf__delta_addr a = rf__delta_address(canon, len);
+  if (addr) *addr = a;
+  if (rf__deltas_contains(ds, a)) return RF_DELTA_DUPLICATE;
+  int rc = rf__store_append(ds->st, RF_STORE_REC_DELTA, canon, len, NULL);
+  if (rc < 0) return rc;
+  /* The record is in the log: index it even if the index cannot grow now
+   * (then it is found again on the next open). */
+  int irc = index_add(ds, a);
+  return irc < 0 ? irc : rc;
+}
+
+int rf__deltas_add_json(rf__deltas *ds, const char *json, size_t len, rf__delta_addr *addr) {
+  rf__bytes b = {NULL, 0, 0};
+  char err[400];
+  int rc = rf__delta_canonicalize(json, len, &b, err, sizeof err);
+  if (rc < 0) {
+    rf__free(b.data);
+    return rf__error(rc, "delta: %s", err);
+  }
+  rc = add_canonical(ds, b.data, b.len, addr);
+  rf__free(b.data);
+  return rc;
+}
+
+/* ---- batch ingestion ------------------------------------------------------ */
+
+void rf__ingest_report_free(rf__ingest_report *rep) {
+  if (!rep) return;
+  for (size_t i = 0; i < rep->n_messages; i++) rf__free(rep->messages[i]);
+  rf__free(rep->messages);
+  rep->messages = NULL;
+  rep->n_messages = 0;
+}
+
+static int report_msg(rf__ingest_report *rep, size_t *cap, size_t max, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int report_msg(rf__ingest_report *rep, size_t *cap, size_t max, const char *fmt, ...) {
+  if (rep->n_messages >= max) return 0;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (rf__grow((void **)&rep->messages, cap, rep->n_messages + 1, sizeof *rep->messages) < 0)
+    return RF_ENOMEM;
+  char *m = rf__strdup(buf);
+  if (!m) return RF_ENOMEM;
+  rep->messages[rep->n_messages++] = m;
+  return 0;
+}
+
+/* Reads one line (without its '\n') into line; *too_long if it ran past
+ * max (the rest is read and dropped). 1 = a line, 0 = end of input. */
+static int read_line(FILE *in, rf__bytes *line, size_t max, int *too_long) {
+  line->len = 0;
+  *too_long = 0;
+  int c, any = 0;
+  while ((c = getc(in)) != EOF) {
+    any = 1;
+    if (c == '\n') return 1;
+    if (line->len >= max) {
+      *too_long = 1;
+      continue;
+    }
+    if (line->len == line->cap &&
+        rf__grow((void **)&line->data, &line->cap, line->len + 1, 1) < 0)
+      return RF_ENOMEM;
+    line->data[line->len++] = (uint8_t)c;
+  }
+  if (ferror(in)) return rf__error(RF_EIO, "ingest: reading input: %s", strerror(errno));
+  return any;
+}
+
+static int blank(const rf__bytes *l) {
+  for (size_t i = 0; i < l->len; i++)
+    if (l->data[i] != ' ' && l->data[i] != '\t' && l->data[i] != '\r') return 0;
+  return 1;
+}
+
+int rf__deltas_ingest(rf__deltas *ds, FILE *in, const rf__ingest_opts *opts,
+                      rf__ingest_report *rep) {
+  rf__ingest_opts o = {0, 0, 0, NULL, NULL};
+  if (opts) o = *opts;
+  if (!o.max_line) o.max_line = 1u << 20;
+  if (!o.max_messages) o.max_messages = 20;
+  memset(rep, 0, sizeof *rep);
+  size_t msg_cap = 0;
+  rf__bytes line = {NULL, 0, 0}, canon = {NULL, 0, 0};
+  size_t *ends = NULL; /* ends[i]: end of delta i in canon */
+  size_t n_ends = 0, ends_cap = 0;
+  char err[400];
+  int rc = 0;
+  /* Phase 1: parse and validate everything. */
+  for (;;) {
+    int too_long;
+    int r = read_line(in, &line, o.max_line, &too_long);
+    if (r < 0) {
+      rc = r == RF_ENOMEM ? rf__error(RF_ENOMEM, "ingest: out of memory") : r;
+      goto out;
+    }
+    if (r == 0) break;
+    uint64_t ln = ++rep->lines;
+    if (o.progress && o.progress_every && ln % o.progress_every == 0) o.progress(o.progress_arg, 1, ln);
+    if (too_long) {
+      rep->rejected++;
+      rc = report_msg(rep, &msg_cap, o.max_messages, "line %" PRIu64 ": longer than the %zu-byte limit",
+                      ln, o.max_line);
+    } else if (blank(&line)) {
+      continue;
+    } else {
+      int v = rf__delta_canonicalize((const char *)line.data, line.len, &canon, err, sizeof err);
+      if (v == RF_EINVAL) {
+        rep->rejected++;
+        rc = report_msg(rep, &msg_cap, o.max_messages, "line %" PRIu64 ": %s", ln, err);
+      } else if (v < 0) {
+        rc = v;
+      } else if (rep->rejected == 0) {
+        rc = rf__grow((void **)&ends, &ends_cap, n_ends + 1, sizeof *ends);
+        if (rc == 0) ends[n_ends++] = canon.len;
+      } else {
+        canon.len = 0; /* the batch is lost already: keep no more */
+      }
+    }
+    if (rc < 0) {
+      rc = rf__error(RF_ENOMEM, "ingest: out of memory at line %" PRIu64, ln);
+      goto out;
+    }
+  }
+  if (rep->rejected) {
+    rc = rf__error(RF_EINVAL, "ingest: %" PRIu64 " bad line%s: nothing appended%s%s", rep->rejected,
+                   rep->rejected == 1 ? "" : "s", rep->n_messages ? "; first: " : "",
+                   rep->n_messages ? rep->messages[0] : "");
+    goto out;
+  }
+  /* Phase 2: append the deltas not stored yet. */
+  size_t start = 0;
+  for (size_t i = 0; i < n_ends; i++) {
+    int r = add_canonical(ds, canon.data + start, ends[i] - start, NULL);
+    start = ends[i];
+    if (r < 0) {
+      rc = r;
+      goto out;
+    }
+    if (r == RF_DELTA_DUPLICATE)
+      rep->duplicates++;
+    else
+      rep->accepted++;
+    if (o.progress && o.progress_every && (i + 1) % o.progress_every == 0)
+      o.progress(o.progress_arg, 2, i + 1);
+  }
+  rc = rf__store_sync(ds->st);
+out:
+  rf__free(line.data);
+  rf__free(canon.data);
+  rf__free(ends);
+  return rc;
+}
