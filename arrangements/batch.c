@@ -11,10 +11,10 @@
 #include "arrangements/batch.h"
 
 #include <assert.h>
-#include <ck_pr.h>
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/atomic.h"
 #include "common/sort.h"
 #include "rhizoflow.h"
 
@@ -65,18 +65,18 @@ static rf__batch *shell_new(uint32_t key_arity, uint32_t val_arity, uint32_t dim
 
 rf__batch *rf__batch_ref(rf__batch *b) {
   /* Atomic: holders on other threads (cursors of live views) may take or
-   * drop references to the same batch concurrently. */
-  ck_pr_inc_32(&b->refs);
+   * drop references to the same batch concurrently. Relaxed: the caller
+   * already holds a reference, so b cannot go away meanwhile. */
+  rf__atomic_inc_relaxed_32(&b->refs);
   return b;
 }
 
 void rf__batch_unref(rf__batch *b) {
   if (!b) return;
-  bool zero;
   /* Atomic decrement-and-test: exactly one holder, on whatever thread, sees
-   * the count reach zero and frees; the others must not touch b after. */
-  ck_pr_dec_32_zero(&b->refs, &zero);
-  if (!zero) return;
+   * the count reach zero and frees; the others must not touch b after.
+   * Release and acquire: every holder's reads of b happen before the free. */
+  if (!rf__atomic_dec_zero_32(&b->refs)) return;
   free_arrays(b);
   rf__antichain_free(&b->lower);
   rf__antichain_free(&b->upper);

@@ -34,7 +34,7 @@
 #include "dataflow/time.h"
 
 typedef struct rf__batch {
-  uint32_t refs;                 /* atomic (ck_pr) */
+  uint32_t refs;                 /* atomic (common/atomic.h) */
   uint32_t key_arity, val_arity, dim;
   size_t n_keys, n_vals, n_upds;
   uint64_t *keys;

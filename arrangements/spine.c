@@ -67,11 +67,11 @@
 #include "arrangements/spine.h"
 
 #include <assert.h>
-#include <ck_pr.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/atomic.h"
 #include "common/epoch.h"
 #include "common/error.h"
 #include "common/sort.h"
@@ -123,7 +123,7 @@ struct rf__spine {
  * retired through the epoch domain, so a reader that loaded it inside an
  * epoch section can still take references to its batches. */
 typedef struct snapshot {
-  ck_epoch_entry_t entry; /* for rf__epoch_retire */
+  rf__epoch_entry entry; /* for rf__epoch_retire */
   uint32_t n;
   rf__batch *b[];
 } snapshot;
@@ -660,7 +660,7 @@ static int refresh_frontiers(rf__spine *s) {
 
 /* ---- publishing for readers on other threads ------------------------------ */
 
-static void snapshot_free(ck_epoch_entry_t *e) {
+static void snapshot_free(rf__epoch_entry *e) {
   snapshot *sn = (snapshot *)((char *)e - offsetof(snapshot, entry));
   for (uint32_t i = 0; i < sn->n; i++) rf__batch_unref(sn->b[i]);
   rf__free(sn);
@@ -682,10 +682,9 @@ static int publish(rf__spine *s) {
   RF_CHECK_ALLOC(sn);
   sn->n = 0;
   each_batch(s, take_nonempty, sn);
-  /* Release: the list's contents before the pointer that makes it
-   * reachable (pairs with the acquire in rf__spine_snapshot). */
-  ck_pr_fence_store();
-  snapshot *old = ck_pr_fas_ptr(&s->published, sn);
+  /* Atomic exchange (release): the list's contents before the pointer that
+   * makes it reachable (pairs with the acquire in rf__spine_snapshot). */
+  snapshot *old = rf__atomic_fas_ptr(&s->published, sn);
   return old ? rf__epoch_retire(&old->entry, snapshot_free) : 0;
 }
 
@@ -697,8 +696,9 @@ int rf__spine_publish_enable(rf__spine *s) {
 int rf__spine_snapshot(rf__spine *s, rf__batch ***out, uint32_t *n) {
   rf__epoch_section sec;
   RF_FORWARD_IF_ERROR(rf__epoch_enter(&sec));
-  snapshot *sn = ck_pr_load_ptr(&s->published);
-  ck_pr_fence_load(); /* acquire: see the list the pointer was published with */
+  /* Acquire: see the list the pointer was published with (the owning
+   * worker replaces it concurrently). */
+  snapshot *sn = rf__atomic_load_acquire_ptr(&s->published);
   uint32_t count = sn ? sn->n : 0;
   rf__batch **list = rf__malloc(((size_t)count + 1) * sizeof *list);
   if (list)
@@ -733,7 +733,8 @@ rf__spine *rf__spine_new(uint32_t key_arity, uint32_t val_arity, uint32_t dim) {
 void rf__spine_free(rf__spine *s) {
   if (!s) return;
   assert(s->n_readers == 0);
-  snapshot *sn = ck_pr_fas_ptr(&s->published, NULL);
+  /* Atomic: readers on other threads may be loading it right now. */
+  snapshot *sn = rf__atomic_fas_ptr(&s->published, NULL);
   if (sn) {
     /* Readers on other threads may still be inside: wait for them. */
     if (rf__epoch_retire(&sn->entry, snapshot_free) < 0) snapshot_free(&sn->entry);

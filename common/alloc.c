@@ -5,12 +5,12 @@
  */
 #include "common/alloc.h"
 
-#include <ck_pr.h>
 #include <jemalloc/jemalloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/atomic.h"
 #include "rhizoflow.h"
 
 /* Count-down to an injected failure. 0 = off. Touched by any thread that
@@ -20,14 +20,15 @@ static uint64_t fail_countdown;
 static uint64_t injected_failures;
 
 static int should_fail(void) {
-  /* Fast path: a plain atomic load; the injector is almost always off. */
-  if (ck_pr_load_64(&fail_countdown) == 0) return 0;
-  uint64_t left = ck_pr_faa_64(&fail_countdown, (uint64_t)-1);
+  /* Fast path: a relaxed atomic load; the injector is almost always off.
+   * Relaxed throughout: the countdown and the tally order nothing else. */
+  if (rf__atomic_load_relaxed_64(&fail_countdown) == 0) return 0;
+  uint64_t left = rf__atomic_faa_relaxed_64(&fail_countdown, (uint64_t)-1);
   if (left == 1) {
-    ck_pr_inc_64(&injected_failures);
+    rf__atomic_inc_relaxed_64(&injected_failures);
     return 1;
   }
-  if (left == 0) ck_pr_store_64(&fail_countdown, 0); /* raced past zero */
+  if (left == 0) rf__atomic_store_relaxed_64(&fail_countdown, 0); /* raced past zero */
   return 0;
 }
 
@@ -66,10 +67,11 @@ int rf__grow_slow(void **p, size_t *cap, size_t need, size_t elem) {
   return 0;
 }
 
-void rf__alloc_fail_after(uint64_t n) { ck_pr_store_64(&fail_countdown, n); }
+/* Atomic: allocating threads count down concurrently (see should_fail). */
+void rf__alloc_fail_after(uint64_t n) { rf__atomic_store_relaxed_64(&fail_countdown, n); }
 
 uint64_t rf__alloc_injected_failures(void) {
-  return ck_pr_load_64(&injected_failures);
+  return rf__atomic_load_relaxed_64(&injected_failures); /* bumped by any thread */
 }
 
 /* Returning freed memory.
@@ -107,8 +109,10 @@ static uint64_t dirty_bytes(void) {
 void rf__free_sized(void *p, size_t bytes) {
   free(p);
   if (!p || bytes < LARGE_FREE) return;
-  if (ck_pr_faa_64(&freed_large, bytes) + bytes < LOOK_BYTES) return;
-  ck_pr_store_64(&freed_large, 0);
+  /* Atomic, relaxed: any thread frees; only a tally (a lost update merely
+   * delays the next look). */
+  if (rf__atomic_faa_relaxed_64(&freed_large, bytes) + bytes < LOOK_BYTES) return;
+  rf__atomic_store_relaxed_64(&freed_large, 0);
   uint64_t dirty = dirty_bytes(), allocated = 0;
   rf__alloc_stats(&allocated, NULL);
   if (dirty <= DIRTY_LIMIT || dirty <= allocated / 8) return;

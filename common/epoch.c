@@ -11,7 +11,26 @@
 #include <pthread.h>
 
 #include "common/alloc.h"
+#include "common/atomic.h" /* RF__ATOMIC_TSAN */
 #include "common/error.h"
+
+#if defined(RF__ATOMIC_TSAN)
+#include <sanitizer/tsan_interface.h>
+/* The happens-before edge ck_epoch provides but TSan cannot see (epoch.h):
+ * a reader's section exit releases this object; a deferred free, which ck
+ * runs only after every section that could have seen the object has
+ * exited, acquires it first. One object for the whole domain: acquiring
+ * more edges than needed can only hide races, never invent them, and the
+ * free functions touch nothing but the retired object. */
+static char tsan_epoch_sync;
+/* rf__atomic_fence_seq_cst's word under TSan (common/atomic.h). */
+uint32_t rf__atomic_tsan_fence_word;
+#define RF__TSAN_RELEASE() __tsan_release(&tsan_epoch_sync)
+#define RF__TSAN_ACQUIRE() __tsan_acquire(&tsan_epoch_sync)
+#else
+#define RF__TSAN_RELEASE() ((void)0)
+#define RF__TSAN_ACQUIRE() ((void)0)
+#endif
 
 static ck_epoch_t domain;
 static pthread_once_t domain_once = PTHREAD_ONCE_INIT;
@@ -51,12 +70,24 @@ int rf__epoch_enter(rf__epoch_section *s) {
   return 0;
 }
 
-void rf__epoch_exit(rf__epoch_section *s) { ck_epoch_end(s->record, &s->section); }
+void rf__epoch_exit(rf__epoch_section *s) {
+  RF__TSAN_RELEASE(); /* before ck_epoch_end lets a writer free what we read */
+  ck_epoch_end(s->record, &s->section);
+}
 
-int rf__epoch_retire(ck_epoch_entry_t *entry, ck_epoch_cb_t *fn) {
+/* Runs a retired object's free function (ck_epoch calls it once the grace
+ * period has passed). */
+static void run_deferred(ck_epoch_entry_t *ce) {
+  rf__epoch_entry *e = (rf__epoch_entry *)ce; /* ck is the first member */
+  RF__TSAN_ACQUIRE(); /* every section that could have seen it has exited */
+  e->fn(e);
+}
+
+int rf__epoch_retire(rf__epoch_entry *entry, void (*fn)(rf__epoch_entry *)) {
   ck_epoch_record_t *r = record();
   if (!r) return rf__error(RF_ENOMEM, "epoch: out of memory for a thread record");
-  ck_epoch_call(r, entry, fn);
+  entry->fn = fn;
+  ck_epoch_call(r, &entry->ck, run_deferred);
   ck_epoch_poll(r);
   return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * mpsc.h: an unbounded, intrusive, lock-free multi-producer single-consumer
- * queue (Dmitry Vyukov's design), built on concurrencykit's ck_pr atomics.
+ * queue (Dmitry Vyukov's design), built on concurrencykit's ck_pr atomics
+ * (through common/atomic.h, so that ThreadSanitizer can check it).
  * It carries data messages between workers (exchange channels) and
  * progress updates (every worker's and input handle's pointstamp changes).
  *
@@ -17,9 +18,10 @@
 #ifndef RF_COMMON_MPSC_H
 #define RF_COMMON_MPSC_H
 
-#include <ck_pr.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "common/atomic.h"
 
 typedef struct rf__mpsc_node {
   struct rf__mpsc_node *next; /* written once by its producer, read by the consumer */
@@ -40,29 +42,30 @@ static inline void rf__mpsc_init(rf__mpsc *q) {
 
 /* Any thread. */
 static inline void rf__mpsc_push(rf__mpsc *q, rf__mpsc_node *n) {
-  ck_pr_store_ptr(&n->next, NULL);
-  /* The exchange orders the node's initialisation before it becomes
-   * reachable (full barrier on x86; ck_pr_fas_ptr is a full fence). */
-  ck_pr_fence_store();
-  rf__mpsc_node *prev = ck_pr_fas_ptr(&q->tail, n);
-  /* Publish the link: the consumer reads prev->next with a load-acquire
-   * pairing with this release. */
-  ck_pr_fence_store();
-  ck_pr_store_ptr(&prev->next, n);
+  /* Atomic: once n is the tail, the next producer stores into n->next
+   * (ordered after this store by the exchanges on q->tail). */
+  rf__atomic_store_relaxed_ptr(&n->next, NULL);
+  /* Exchange, acquire and release: orders the node's initialisation before
+   * it becomes reachable, and makes the previous tail's producer's
+   * initialisation of prev visible to us before we link into it. */
+  rf__mpsc_node *prev = rf__atomic_fas_ptr(&q->tail, n);
+  /* Publish the link (release): the consumer reads prev->next with a
+   * load-acquire, so it sees n's contents once it sees n. */
+  rf__atomic_store_release_ptr(&prev->next, n);
 }
 
 /* Owning consumer only. Returns the oldest item, or NULL if the queue is
  * empty (or a producer is mid-push). */
 static inline rf__mpsc_node *rf__mpsc_pop(rf__mpsc *q) {
   rf__mpsc_node *head = q->head;
-  rf__mpsc_node *next = ck_pr_load_ptr(&head->next);
-  ck_pr_fence_load();
+  /* Acquire (here and below): pairs with the producer's release of the
+   * link, so the item's contents are visible before we hand it out. */
+  rf__mpsc_node *next = rf__atomic_load_acquire_ptr(&head->next);
   if (head == &q->sentinel) {
     if (!next) return NULL;
     q->head = next;
     head = next;
-    next = ck_pr_load_ptr(&head->next);
-    ck_pr_fence_load();
+    next = rf__atomic_load_acquire_ptr(&head->next);
   }
   if (next) {
     q->head = next;
@@ -70,11 +73,11 @@ static inline rf__mpsc_node *rf__mpsc_pop(rf__mpsc *q) {
   }
   /* head is the last node pushed so far. If it is also the tail, put the
    * sentinel back behind it so that head can be handed out. */
-  rf__mpsc_node *tail = ck_pr_load_ptr(&q->tail);
+  /* Atomic: producers swap the tail concurrently; only compared here. */
+  rf__mpsc_node *tail = rf__atomic_load_relaxed_ptr(&q->tail);
   if (tail != head) return NULL; /* a producer is mid-push */
   rf__mpsc_push(q, &q->sentinel);
-  next = ck_pr_load_ptr(&head->next);
-  ck_pr_fence_load();
+  next = rf__atomic_load_acquire_ptr(&head->next);
   if (next) {
     q->head = next;
     return head;
@@ -85,7 +88,8 @@ static inline rf__mpsc_node *rf__mpsc_pop(rf__mpsc *q) {
 /* Owning consumer only: true if nothing is visible right now. */
 static inline bool rf__mpsc_empty(rf__mpsc *q) {
   rf__mpsc_node *head = q->head;
-  rf__mpsc_node *next = ck_pr_load_ptr(&head->next);
+  /* Atomic: a producer may be linking into head right now; a hint only. */
+  rf__mpsc_node *next = rf__atomic_load_relaxed_ptr(&head->next);
   return head == &q->sentinel && next == NULL;
 }
 

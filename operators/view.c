@@ -20,9 +20,8 @@
  * rf_view_retain_from, from any thread, stores a request that the worker
  * honours the next time it moves since (see retain_from for the ordering).
  */
-#include <ck_pr.h>
-
 #include "common/alloc.h"
+#include "common/atomic.h"
 #include "common/error.h"
 #include "common/sort.h"
 #include "dataflow/graph.h"
@@ -46,31 +45,44 @@ struct rf_view {
 static void publish_frontier(rf__op *op) {
   rf_view *v = (rf_view *)op;
   const rf__antichain *f = &op->in[0].frontier;
-  /* Release: the spine's snapshot holding every batch before the frontier
-   * was published when those batches were inserted, earlier. */
-  ck_pr_fence_store();
-  ck_pr_store_64(&v->pub_frontier, f->n == 0 ? UINT64_MAX : f->t[0]);
+  /* Atomic, release: readers on any thread load it (acquire); the spine's
+   * snapshot holding every batch before the frontier was published when
+   * those batches were inserted, earlier. */
+  rf__atomic_store_release_64(&v->pub_frontier, f->n == 0 ? UINT64_MAX : f->t[0]);
 }
 
 /* The time the reader may compact to: the latest complete time, or the
  * retained time if older; never backwards. */
 static rf_time wanted_since(const rf_view *v) {
-  rf_time f = ck_pr_load_64(&((rf_view *)v)->pub_frontier);
+  /* Atomic: pub_frontier is stored by this worker (relaxed suffices: the
+   * same thread), retain_req by any thread (ordered by the caller's fence). */
+  rf_time f = rf__atomic_load_relaxed_64(&v->pub_frontier);
   rf_time latest = f == UINT64_MAX ? UINT64_MAX - 1 : (f ? f - 1 : 0);
-  rf_time req = ck_pr_load_64(&((rf_view *)v)->retain_req);
+  rf_time req = rf__atomic_load_relaxed_64(&v->retain_req);
   if (req < latest) latest = req;
   return latest > v->since ? latest : v->since;
 }
 
 static int move_since(rf_view *v) {
-  /* Full fence: read retain_req only after... the request's store is
-   * ordered before the requester's check of pub_since (retain_from). */
-  ck_pr_fence_memory();
+  rf__atomic_fence_seq_cst();
   rf_time s = wanted_since(v);
   if (s == v->since) return 0;
-  /* Publish the new since before any merge can use it (see the top). */
-  ck_pr_store_64(&v->pub_since, s);
-  ck_pr_fence_memory();
+  /* Publish the new since before any merge can use it (see the top).
+   * Atomic: readers and rf_view_retain_from load it on any thread. */
+  rf__atomic_store_relaxed_64(&v->pub_since, s);
+  /* Dekker with rf_view_retain_from (store request; fence; load since):
+   * after our store and a full fence, re-read the request. A requester that
+   * read the old since and returned success stored its request before that
+   * load, so we see it here and stop at it; one that reads our new since
+   * reports RF_ECOMPACTED. At worst a reader sees a since that is then
+   * lowered again (a spurious RF_ECOMPACTED), never a retained time lost. */
+  rf__atomic_fence_seq_cst();
+  rf_time req = rf__atomic_load_relaxed_64(&v->retain_req);
+  if (req < s) {
+    s = req > v->since ? req : v->since;
+    rf__atomic_store_relaxed_64(&v->pub_since, s);
+    if (s == v->since) return 0;
+  }
   rf__antichain f;
   rf__antichain_init(&f, 1);
   int rc = rf__antichain_set1(&f, &s);
@@ -136,10 +148,11 @@ int rf_view_retain_from(rf_view *v, rf_time t) {
   if (t == NO_RETAIN) t = NO_RETAIN - 1;
   /* Store the request, then check since (full fence between): if the
    * worker moved since past t before seeing the request, we see its new
-   * since here and report it; otherwise it sees the request and stops at t. */
-  ck_pr_store_64(&v->retain_req, t);
-  ck_pr_fence_memory();
-  rf_time since = ck_pr_load_64(&v->pub_since);
+   * since here and report it; otherwise it sees the request and stops at t.
+   * Atomics: the worker reads retain_req and writes pub_since. */
+  rf__atomic_store_relaxed_64(&v->retain_req, t);
+  rf__atomic_fence_seq_cst();
+  rf_time since = rf__atomic_load_relaxed_64(&v->pub_since);
   if (t < since)
     return rf__error(RF_ECOMPACTED, "rf_view_retain_from: times before %llu are already "
                                     "compacted; cannot retain from %llu",
@@ -149,7 +162,8 @@ int rf_view_retain_from(rf_view *v, rf_time t) {
 
 rf_time rf_view_frontier(const rf_view *v) {
   if (!v || rf__graph_building(v->op.g)) return 0;
-  return ck_pr_load_64(&((rf_view *)v)->pub_frontier);
+  /* Acquire: pairs with publish_frontier's release (the worker's thread). */
+  return rf__atomic_load_acquire_64(&v->pub_frontier);
 }
 
 /* Resolves t (RF_TIME_LATEST included) to a readable time or an error.
@@ -157,7 +171,9 @@ rf_time rf_view_frontier(const rf_view *v) {
 static int readable_time(const rf_view *v, rf_time *t, const char *fn) {
   if (rf__graph_building(v->op.g)) return rf__error(RF_ESTATE, "%s: call rf_graph_start first", fn);
   rf_time frontier = rf_view_frontier(v);
-  rf_time since = ck_pr_load_64(&((rf_view *)v)->pub_since);
+  /* Atomic: the worker moves it concurrently (ordered after the snapshot
+   * load by that load's acquire; see the top). */
+  rf_time since = rf__atomic_load_relaxed_64(&v->pub_since);
   if (*t == RF_TIME_LATEST) {
     if (frontier == 0) return rf__error(RF_EPENDING, "%s: no time is complete yet", fn);
     *t = frontier == UINT64_MAX ? UINT64_MAX - 1 : frontier - 1;

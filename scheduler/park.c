@@ -3,10 +3,10 @@
  */
 #include "scheduler/park.h"
 
-#include <ck_pr.h>
 #include <errno.h>
 #include <time.h>
 
+#include "common/atomic.h"
 #include "rhizoflow.h"
 
 int rf__park_init(rf__park *p) {
@@ -31,14 +31,16 @@ void rf__park_destroy(rf__park *p) {
 }
 
 void rf__park_wait(rf__park *p, bool (*has_work)(void *), void *ctx, uint32_t timeout_ms) {
-  /* Consume a wake that came while we were running. */
-  if (ck_pr_fas_32(&p->token, 0)) return;
-  ck_pr_store_32(&p->sleeping, 1);
+  /* Consume a wake that came while we were running. Atomic exchange
+   * (acquire): wakers set the token from any thread, releasing their work. */
+  if (rf__atomic_fas_32(&p->token, 0)) return;
+  /* Atomic: wakers on other threads read `sleeping`. */
+  rf__atomic_store_relaxed_32(&p->sleeping, 1);
   /* Full fence: the store above must be visible before we look for work,
    * pairing with the fence in rf__park_wake (Dekker). */
-  ck_pr_fence_memory();
+  rf__atomic_fence_seq_cst();
   if (has_work && has_work(ctx)) {
-    ck_pr_store_32(&p->sleeping, 0);
+    rf__atomic_store_relaxed_32(&p->sleeping, 0);
     return;
   }
   struct timespec deadline;
@@ -52,22 +54,27 @@ void rf__park_wait(rf__park *p, bool (*has_work)(void *), void *ctx, uint32_t ti
     }
   }
   pthread_mutex_lock(&p->mu);
-  while (!ck_pr_load_32(&p->token)) {
+  /* Acquire: pairs with the waker's release of the token. */
+  while (!rf__atomic_load_acquire_32(&p->token)) {
     int rc = timeout_ms ? pthread_cond_timedwait(&p->cv, &p->mu, &deadline)
                         : pthread_cond_wait(&p->cv, &p->mu);
     if (rc == ETIMEDOUT) break;
   }
   pthread_mutex_unlock(&p->mu);
-  ck_pr_store_32(&p->token, 0);
-  ck_pr_store_32(&p->sleeping, 0);
+  /* Atomic: wakers write the token and read `sleeping` concurrently. */
+  rf__atomic_store_relaxed_32(&p->token, 0);
+  rf__atomic_store_relaxed_32(&p->sleeping, 0);
 }
 
 void rf__park_wake(rf__park *p) {
-  ck_pr_store_32(&p->token, 1);
+  /* Release: the work published before the wake is visible to the owner
+   * once it sees the token (it reads it with acquire, on another thread). */
+  rf__atomic_store_release_32(&p->token, 1);
   /* Full fence: publish the token (and the work before it) before reading
    * `sleeping`, pairing with the fence in rf__park_wait. */
-  ck_pr_fence_memory();
-  if (!ck_pr_load_32(&p->sleeping)) return;
+  rf__atomic_fence_seq_cst();
+  /* Atomic: the owner sets and clears it on its own thread. */
+  if (!rf__atomic_load_relaxed_32(&p->sleeping)) return;
   pthread_mutex_lock(&p->mu);
   pthread_cond_signal(&p->cv);
   pthread_mutex_unlock(&p->mu);

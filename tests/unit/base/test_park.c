@@ -4,14 +4,15 @@
  * skips the sleep, and a timeout returns on its own.
  */
 #include <criterion/criterion.h>
-#include <ck_pr.h>
 #include <pthread.h>
 #include <time.h>
 
+#include "common/atomic.h"
 #include "scheduler/park.h"
 
 static bool never(void *ctx) { return false; }
-static bool flag_set(void *ctx) { return ck_pr_load_32((uint32_t *)ctx) != 0; }
+/* Atomic: a has_work callback may read flags other threads set. */
+static bool flag_set(void *ctx) { return rf__atomic_load_acquire_32((uint32_t *)ctx) != 0; }
 
 typedef struct sleeper {
   rf__park *park;
@@ -21,7 +22,7 @@ typedef struct sleeper {
 static void *sleep_once(void *arg) {
   sleeper *s = arg;
   rf__park_wait(s->park, never, NULL, 0);
-  ck_pr_store_32(&s->woke, 1);
+  rf__atomic_store_release_32(&s->woke, 1); /* atomic: the main thread checks it */
   return NULL;
 }
 
@@ -42,7 +43,7 @@ Test(park, wake_ends_a_wait) {
     pthread_create(&th, NULL, sleep_once, &s);
     rf__park_wake(&p);
     pthread_join(th, NULL);
-    cr_assert_eq(ck_pr_load_32(&s.woke), 1);
+    cr_assert_eq(rf__atomic_load_acquire_32(&s.woke), 1); /* after the join: atomic for form */
   }
   rf__park_destroy(&p);
 }
