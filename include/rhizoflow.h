@@ -24,7 +24,9 @@
  *
  * Threads: this version runs the dataflow on the thread that calls
  * rf_graph_step(), rf_probe_wait() or rf_graph_run(); a graph and its
- * handles must be used from one thread at a time.
+ * handles must be used from one thread at a time, except live views
+ * (rf_view_lookup, rf_view_scan, rf_view_frontier, rf_view_retain_from),
+ * which any thread may use while another runs the dataflow.
  */
 #ifndef RHIZOFLOW_H
 #define RHIZOFLOW_H
