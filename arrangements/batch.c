@@ -216,9 +216,6 @@ int rf__builder_reserve_exact(rf__builder *b, size_t n_keys, size_t n_vals, size
   return 0;
 }
 
-int rf__builder_reserve(rf__builder *b, size_t n_upds) {
-  return rf__builder_reserve_exact(b, n_upds, n_upds, n_upds);
-}
 
 /* Keys, vals and times are a few words: a plain loop beats a memcpy call,
  * and the one-word case (the common key, val or time) skips the loop. */
@@ -369,14 +366,6 @@ int rf__builder_push_sorted(rf__builder *b, const uint64_t *rows, size_t n, uint
   return 0;
 }
 
-/* Gives back the unused tail of an array; keeps the original if the
- * allocator cannot move it (it is still valid, only larger). */
-static void *shrink(void *p, size_t n_bytes) {
-  if (!p) return NULL;
-  void *q = rf__realloc(p, n_bytes);
-  return q ? q : p;
-}
-
 rf__batch *rf__builder_done(rf__builder *b, const rf__antichain *lower,
                             const rf__antichain *upper, const rf__antichain *since) {
   size_t w = sizeof(uint64_t), o = sizeof(size_t);
@@ -399,13 +388,13 @@ rf__batch *rf__builder_done(rf__builder *b, const rf__antichain *lower,
     out->n_keys = b->n_keys;
     out->n_vals = b->n_vals;
     out->n_upds = b->n_upds;
-    out->keys = shrink(b->keys, b->n_keys * b->key_arity * w);
-    out->key_off = shrink(b->key_off, (b->n_keys + 1) * o);
-    out->vals = b->val_arity ? shrink(b->vals, b->n_vals * b->val_arity * w) : b->vals;
-    out->val_off = b->val_off ? shrink(b->val_off, (b->n_vals + 1) * o) : NULL;
-    out->times = b->times ? shrink(b->times, b->n_upds * b->dim * w) : one_time;
+    out->keys = rf__shrink(b->keys, b->n_keys * b->key_arity * w);
+    out->key_off = rf__shrink(b->key_off, (b->n_keys + 1) * o);
+    out->vals = b->val_arity ? rf__shrink(b->vals, b->n_vals * b->val_arity * w) : b->vals;
+    out->val_off = b->val_off ? rf__shrink(b->val_off, (b->n_vals + 1) * o) : NULL;
+    out->times = b->times ? rf__shrink(b->times, b->n_upds * b->dim * w) : one_time;
     out->time_stride = b->times ? b->dim : 0;
-    out->diffs = shrink(b->diffs, b->n_upds * sizeof(int64_t));
+    out->diffs = rf__shrink(b->diffs, b->n_upds * sizeof(int64_t));
     rf__builder_init(b, b->key_arity, b->val_arity, b->dim);
   }
   return out;

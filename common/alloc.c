@@ -47,6 +47,12 @@ void *rf__realloc(void *p, size_t n) {
   return realloc(p, n ? n : 1);
 }
 
+void *rf__shrink(void *p, size_t n) {
+  if (!p) return NULL;
+  void *q = realloc(p, n ? n : 1);
+  return q ? q : p;
+}
+
 void rf__free(void *p) { free(p); }
 
 char *rf__strdup(const char *s) {

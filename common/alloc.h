@@ -14,6 +14,11 @@ void *rf__malloc(size_t n);
 void *rf__calloc(size_t count, size_t size);
 void *rf__realloc(void *p, size_t n);
 void rf__free(void *p);
+/* Best-effort: gives back the unused tail of a block, returning the block
+ * to keep using (p itself if the allocator cannot move it: still valid,
+ * only larger). Never fails, and the fault injector never targets it, so
+ * an injected failure always means an allocation whose failure matters. */
+void *rf__shrink(void *p, size_t n);
 char *rf__strdup(const char *s);
 
 /* The growing part of rf__grow. */

@@ -58,9 +58,7 @@ void rf__upbuf_shrink(rf__upbuf *b) {
     b->cap = 0;
     return;
   }
-  uint64_t *nr = rf__realloc(b->rows, b->n * b->width * sizeof(uint64_t));
-  if (!nr) return;
-  b->rows = nr;
+  b->rows = rf__shrink(b->rows, b->n * b->width * sizeof(uint64_t));
   b->cap = b->n;
 }
 
