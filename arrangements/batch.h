@@ -100,8 +100,6 @@ typedef struct rf__builder {
 
 void rf__builder_init(rf__builder *b, uint32_t key_arity, uint32_t val_arity,
                       uint32_t dim);
-/* Reserves room for about n updates. */
-int rf__builder_reserve(rf__builder *b, size_t n_upds);
 /* Reserves room for at least n_keys keys, n_vals vals and n_upds updates, so
  * that pushing that many never allocates. */
 int rf__builder_reserve_exact(rf__builder *b, size_t n_keys, size_t n_vals, size_t n_upds);

@@ -90,7 +90,6 @@ void rf_graph_destroy(rf_graph *g) {
 }
 
 int rf_graph_error(const rf_graph *g) { return g ? g->err : RF_EINVAL; }
-int rf__graph_error_code(const rf_graph *g) { return g->err; }
 bool rf__graph_building(const rf_graph *g) { return g->state == BUILDING; }
 rf_scope *rf__graph_top(rf_graph *g) { return &g->top; }
 size_t rf__graph_n_ops(const rf_graph *g) { return g->n_ops; }
@@ -385,6 +384,5 @@ int rf__graph_check_running(rf_graph *g, const char *fn) {
   return 0;
 }
 
-uint32_t rf__graph_workers(const rf_graph *g) { return g->cfg.workers; }
 
 void rf__graph_clear_dirty(rf_graph *g) { g->progress_dirty = false; }

@@ -172,10 +172,8 @@ int rf__progress_recompute(rf_graph *g);
 size_t rf__graph_n_ops(const rf_graph *g);
 rf__op *rf__graph_op(const rf_graph *g, size_t topo_index);
 bool rf__graph_progress_dirty(const rf_graph *g);
-int rf__graph_error_code(const rf_graph *g);
 /* 0 if the graph is running; else the error to return from `fn`. */
 int rf__graph_check_running(rf_graph *g, const char *fn);
-uint32_t rf__graph_workers(const rf_graph *g);
 void rf__graph_clear_dirty(rf_graph *g);
 
 /* Extends a time of from_dim words to to_dim words with zeros. */

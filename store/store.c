@@ -665,10 +665,6 @@ const char *rf__store_recovery_note(const rf__store *st) { return st->note; }
 
 void rf__store_get_stats(const rf__store *st, rf__store_stats *out) { *out = st->stats; }
 
-rf__store_pos rf__store_end(const rf__store *st) { return end_pos(st); }
-
-rf__store_policy rf__store_get_policy(const rf__store *st) { return st->policy; }
-
 /* ---- readers ------------------------------------------------------------ */
 
 struct rf__store_reader {

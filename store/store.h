@@ -121,10 +121,6 @@ typedef struct rf__store_stats {
 } rf__store_stats;
 
 void rf__store_get_stats(const rf__store *st, rf__store_stats *out);
-/* The position the next record will be appended at. */
-rf__store_pos rf__store_end(const rf__store *st);
-/* The store's policy as in effect (defaults filled in). */
-rf__store_policy rf__store_get_policy(const rf__store *st);
 
 /* A reader replays records in log order, from a position. */
 typedef struct rf__store_reader rf__store_reader;

@@ -121,7 +121,7 @@ Test(batch, builder_is_reusable_after_done) {
 Test(batch, reserve_then_push_many) {
   rf__builder b;
   rf__builder_init(&b, 2, 1, 2);
-  cr_assert_eq(rf__builder_reserve(&b, 100), 0);
+  cr_assert_eq(rf__builder_reserve_exact(&b, 100, 100, 100), 0);
   size_t n = 0;
   for (uint64_t k = 0; k < 300; k++)
     for (uint64_t t = 0; t < 3; t++) {
