@@ -353,6 +353,9 @@ RF_API rf_time rf_view_frontier(const rf_view *v);
 typedef struct rf_stats {
   uint64_t retained_updates; /* updates held in all arrangements' batches */
   uint64_t retained_batches;
+  uint64_t retained_bytes;   /* bytes of those batches' arrays (keys, vals, times,
+                                diffs, offsets): retained_bytes / retained_updates
+                                is the cost of one retained update */
   uint64_t allocated_bytes;  /* jemalloc: bytes allocated by the process */
   uint64_t resident_bytes;   /* jemalloc: bytes in physically resident pages */
 } rf_stats;

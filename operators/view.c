@@ -250,6 +250,7 @@ int rf_graph_stats(rf_graph *g, rf_stats *out) {
   if (!g || !out) return rf__error(RF_EINVAL, "rf_graph_stats: NULL argument");
   out->retained_updates = 0;
   out->retained_batches = 0;
+  out->retained_bytes = 0;
   size_t n = rf__graph_n_ops(g);
   for (size_t i = 0; i < n; i++) {
     rf__op *op = rf__graph_op(g, i);
@@ -257,6 +258,7 @@ int rf_graph_stats(rf_graph *g, rf_stats *out) {
     rf__spine *s = op->cls->spine(op);
     out->retained_updates += rf__spine_updates(s);
     out->retained_batches += rf__spine_batches(s);
+    out->retained_bytes += rf__spine_bytes(s);
   }
   rf__alloc_stats(&out->allocated_bytes, &out->resident_bytes);
   return 0;

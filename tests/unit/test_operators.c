@@ -440,6 +440,9 @@ Test(operators, memory_falls_back_after_burst) {
   cr_assert_eq(rf_graph_stats(g, &st), 0);
   cr_expect_geq(st.retained_updates, n, "the arrangement holds the burst: %llu",
                 (unsigned long long)st.retained_updates);
+  /* Each retained update costs at least its value and diff, 16 bytes. */
+  cr_expect_geq(st.retained_bytes, 16 * st.retained_updates, "%llu bytes for %llu updates",
+                (unsigned long long)st.retained_bytes, (unsigned long long)st.retained_updates);
   for (rf_value i = 0; i < n; i++) upd(in, i % 5000, i, -1);
   settle(in, p, 1);
   settle(in, p, 2);
@@ -447,5 +450,7 @@ Test(operators, memory_falls_back_after_burst) {
   cr_assert_eq(rf_graph_stats(g, &st), 0);
   cr_expect_leq(st.retained_updates, 100, "after retraction and compaction: %llu retained",
                 (unsigned long long)st.retained_updates);
+  cr_expect_leq(st.retained_bytes, 64 * 1024, "after compaction: %llu bytes retained",
+                (unsigned long long)st.retained_bytes);
   rf_graph_destroy(g);
 }
