@@ -174,4 +174,13 @@ static inline void rf__atomic_fence_seq_cst(void) { ck_pr_fence_memory(); }
 
 #endif
 
+/* A spin-wait hint to the core (no memory effect). */
+static inline void rf__atomic_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 #endif

@@ -4,7 +4,13 @@
  *
  * Building records the first error in the graph ("sticky" errors, see
  * rhizoflow.h); rf_graph_start orders the operators topologically (ignoring
- * loops' back edges) for the scheduler.
+ * loops' back edges) for the scheduler and, with several workers, makes a
+ * replica of the dataflow for every worker (replica.c) and starts them
+ * (scheduler/parallel.c).
+ *
+ * Sending: a message to a port that exchanges by key is split by the hash
+ * of the key (dataflow/exchange.h); the part for this worker is queued
+ * here, the others travel through the transport to their workers.
  */
 #include "dataflow/graph.h"
 
@@ -12,40 +18,48 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/atomic.h"
 #include "common/error.h"
+#include "dataflow/exchange.h"
+#include "scheduler/sched.h"
 
 typedef enum graph_state { BUILDING, RUNNING, FAILED } graph_state;
 
 struct rf_graph {
-  graph_state state;
-  int err;               /* first error (building or running) */
-  char err_msg[256];     /* its message, replayed by rf_last_error */
+  uint32_t state;        /* graph_state. Atomic: a failing worker sets FAILED
+                            while other threads read it */
+  int err;               /* first error (building or running). Atomic: set
+                            once, by compare-and-swap, from any worker */
+  char err_msg[256];     /* its message, replayed by rf_last_error; written
+                            by the thread that set err, before FAILED */
   rf_config cfg;
-  rf__op **ops;          /* creation order */
+  rf__op **ops;          /* creation order (worker 0's replica) */
   size_t n_ops, ops_cap;
-  rf__op **topo;         /* run order, set by rf_graph_start */
   void **owned;          /* handles freed with the graph */
   size_t n_owned, owned_cap;
   rf_scope top;
-  bool progress_dirty;   /* pointstamps changed since the last recompute */
+  rf__worker wk0;        /* worker 0: the replica built by the program */
+  rf__worker **workers;  /* all W (workers[0] == &wk0); set by rf_graph_start */
+  rf__sched *sched;      /* the worker threads, when W > 1 */
 };
 
 int rf_graph_create(const rf_config *cfg, rf_graph **out) {
+  if (!out) return rf__error(RF_EINVAL, "rf_graph_create: out is NULL");
+  uint32_t w = cfg && cfg->workers ? cfg->workers : 1;
+  if (w > RF__MAX_WORKERS)
+    return rf__error(RF_EINVAL, "rf_graph_create: %u workers requested; at most %d", w,
+                     RF__MAX_WORKERS);
   rf_graph *g = rf__calloc(1, sizeof *g);
   RF_CHECK_ALLOC(g);
   if (cfg) g->cfg = *cfg;
-  if (g->cfg.workers == 0) g->cfg.workers = 1;
-  if (g->cfg.workers > 1) {
-    rf__free(g);
-    return rf__error(RF_EINVAL, "rf_graph_create: %u workers requested; this version runs "
-                                "one worker, on the calling thread",
-                     cfg->workers);
-  }
+  g->cfg.workers = w;
   g->top.g = g;
   g->top.parent = NULL;
   g->top.depth = 0;
   g->state = BUILDING;
-  g->progress_dirty = true;
+  g->wk0.g = g;
+  g->wk0.index = 0;
+  g->wk0.dirty = true;
   *out = g;
   return 0;
 }
@@ -60,45 +74,83 @@ static void free_queue(rf__port *p) {
   p->head = p->tail = NULL;
 }
 
-void rf_graph_destroy(rf_graph *g) {
-  if (!g) return;
+/* Frees one replica's operators (ops in creation order, n of them). */
+static void free_ops(rf__op **ops, size_t n) {
   /* Operators first in reverse creation order: readers of a spine are
    * created after its owner, so they release their readers before the
    * spine goes. */
-  for (size_t i = g->n_ops; i-- > 0;) {
-    rf__op *op = g->ops[i];
-    if (op->cls->destroy) op->cls->destroy(op);
+  for (size_t i = n; i-- > 0;) {
+    rf__op *op = ops[i];
+    if (op && op->cls->destroy) op->cls->destroy(op);
   }
-  for (size_t i = 0; i < g->n_ops; i++) {
-    rf__op *op = g->ops[i];
+  for (size_t i = 0; i < n; i++) {
+    rf__op *op = ops[i];
+    if (!op) continue;
     for (uint32_t p = 0; p < op->n_in; p++) {
       free_queue(&op->in[p]);
       rf__antichain_free(&op->in[p].frontier);
       rf__antichain_free(&op->in[p].ps);
+      rf__antichain_free(&op->in[p].seed);
     }
     rf__free(op->in);
     rf__free(op->out);
     rf__antichain_free(&op->caps);
     rf__antichain_free(&op->ps);
+    rf__antichain_free(&op->seed);
     rf__free(op);
   }
+}
+
+void rf_graph_destroy(rf_graph *g) {
+  if (!g) return;
+  /* Workers stop (and their messages in flight are freed) before anything
+   * they use goes. */
+  rf__sched_stop(g);
+  if (g->workers) {
+    for (uint32_t w = 1; w < g->cfg.workers; w++) {
+      rf__worker *wk = g->workers[w];
+      if (!wk) continue;
+      free_ops(wk->ops, wk->n_ops);
+      rf__free(wk->ops);
+      rf__free(wk->topo);
+      rf__free(wk);
+    }
+  }
+  free_ops(g->ops, g->n_ops);
   for (size_t i = 0; i < g->n_owned; i++) rf__free(g->owned[i]);
   rf__free(g->owned);
   rf__free(g->ops);
-  rf__free(g->topo);
+  rf__free(g->wk0.topo);
+  rf__free(g->workers);
   rf__free(g);
 }
 
-int rf_graph_error(const rf_graph *g) { return g ? g->err : RF_EINVAL; }
-bool rf__graph_building(const rf_graph *g) { return g->state == BUILDING; }
+int rf_graph_error(const rf_graph *g) {
+  /* Atomic: a worker may set it (acquire pairs with its compare-and-swap). */
+  return g ? (int)rf__atomic_load_acquire_32((const uint32_t *)&g->err) : RF_EINVAL;
+}
+/* Atomic loads of state: workers write FAILED while callers read. */
+bool rf__graph_building(const rf_graph *g) {
+  return rf__atomic_load_acquire_32(&g->state) == BUILDING;
+}
+bool rf__graph_failed(const rf_graph *g) {
+  return rf__atomic_load_acquire_32(&g->state) == FAILED;
+}
 rf_scope *rf__graph_top(rf_graph *g) { return &g->top; }
-size_t rf__graph_n_ops(const rf_graph *g) { return g->n_ops; }
-rf__op *rf__graph_op(const rf_graph *g, size_t i) { return g->topo ? g->topo[i] : g->ops[i]; }
-bool rf__graph_progress_dirty(const rf_graph *g) { return g->progress_dirty; }
+uint32_t rf__graph_workers(const rf_graph *g) { return g->cfg.workers; }
+rf__worker *rf__graph_worker(const rf_graph *g, uint32_t w) {
+  return g->workers ? g->workers[w] : (rf__worker *)&g->wk0;
+}
+rf__worker *const *rf__graph_all_workers(const rf_graph *g) { return g->workers; }
 
+/* Records the first error: the thread that wins the compare-and-swap on err
+ * writes the message; the message is read only after state reads FAILED
+ * (set after it, with release) or by the building thread itself. */
 static void remember_error(rf_graph *g, int err) {
-  if (g->err) return;
-  g->err = err;
+  uint32_t expect = 0;
+  if (!__atomic_compare_exchange_n((uint32_t *)&g->err, &expect, (uint32_t)err, false,
+                                   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return;
   strncpy(g->err_msg, rf_last_error(), sizeof g->err_msg - 1);
 }
 
@@ -106,8 +158,10 @@ void rf__graph_build_error(rf_graph *g, int err) { remember_error(g, err); }
 
 int rf__graph_fail(rf_graph *g, int err) {
   remember_error(g, err);
-  g->state = FAILED;
-  return g->err;
+  /* Release: the message written above is visible to whoever sees FAILED. */
+  rf__atomic_store_release_32(&g->state, FAILED);
+  rf__sched_failed(g);
+  return rf_graph_error(g);
 }
 
 void *rf__graph_own(rf_graph *g, size_t size) {
@@ -155,6 +209,7 @@ rf__op *rf__op_new(rf_graph *g, rf_scope *s, const rf__op_class *cls, size_t siz
   }
   rf__op *op = rf__calloc(1, size);
   rf__port *in = n_in ? rf__calloc(n_in, sizeof *in) : NULL;
+  /* The first operator: the replica's op list is the graph's. */
   if (!op || (n_in && !in) ||
       rf__grow((void **)&g->ops, &g->ops_cap, g->n_ops + 1, sizeof(rf__op *)) < 0) {
     rf__free(op);
@@ -164,6 +219,8 @@ rf__op *rf__op_new(rf_graph *g, rf_scope *s, const rf__op_class *cls, size_t siz
   }
   op->cls = cls;
   op->g = g;
+  op->wk = &g->wk0;
+  op->size = size;
   op->scope = s;
   op->name = cls->name;
   op->id = (uint32_t)g->n_ops;
@@ -174,11 +231,14 @@ rf__op *rf__op_new(rf_graph *g, rf_scope *s, const rf__op_class *cls, size_t siz
   op->in = in;
   rf__antichain_init(&op->caps, dim);
   rf__antichain_init(&op->ps, dim);
+  rf__antichain_init(&op->seed, dim);
   for (uint32_t i = 0; i < n_in; i++) {
     in[i].op = op;
     in[i].index = i;
   }
   g->ops[g->n_ops++] = op;
+  g->wk0.ops = g->ops;
+  g->wk0.n_ops = g->n_ops;
   return op;
 }
 
@@ -189,6 +249,7 @@ int rf__op_connect(rf__op *op, uint32_t index, rf__op *src, uint32_t exchange_ke
   p->exchange_key = exchange_key;
   rf__antichain_init(&p->frontier, src->dim);
   rf__antichain_init(&p->ps, src->dim);
+  rf__antichain_init(&p->seed, src->dim);
   if (rf__grow((void **)&src->out, &src->out_cap, src->n_out + 1, sizeof(rf__port *)) < 0) {
     rf__graph_build_error(op->g, rf__error(RF_ENOMEM, "%s: out of memory", op->name));
     return RF_ENOMEM;
@@ -197,13 +258,14 @@ int rf__op_connect(rf__op *op, uint32_t index, rf__op *src, uint32_t exchange_ke
   return 0;
 }
 
-static void enqueue(rf__port *p, rf__msg *m) {
+void rf__port_enqueue(rf__port *p, rf__msg *m) {
   m->next = NULL;
   if (p->tail) p->tail->next = m;
   else p->head = m;
   p->tail = m;
   p->n_msgs++;
   p->op->active = true;
+  p->op->wk->dirty = true;
 }
 
 /* The minimal times of a batch, extended to `dim` words. */
@@ -219,12 +281,90 @@ static int batch_min_times(const rf__batch *b, uint32_t dim, rf__antichain *out)
   return 0;
 }
 
+static rf__msg *msg_new(rf__upbuf *ups, uint32_t dim) {
+  rf__msg *m = rf__malloc(sizeof *m);
+  if (!m) {
+    rf__upbuf_unref(ups);
+    return NULL;
+  }
+  m->ups = ups;
+  m->batch = NULL;
+  m->dest = NULL;
+  rf__antichain_init(&m->times, dim);
+  if (rf__upbuf_min_times(ups, &m->times) < 0) {
+    rf__msg_free(m);
+    return NULL;
+  }
+  return m;
+}
+
+/* Several workers: sends ups to port p split by key, each row to the
+ * worker its key hashes to. This worker's part is queued at p; the others
+ * go through the transport to the same port of their workers' replicas
+ * (always as copies: an update buffer's reference count belongs to one
+ * worker). */
+static int exchange(rf__op *op, rf__port *p, rf__upbuf *ups) {
+  rf_graph *g = op->g;
+  uint32_t nw = g->cfg.workers, me = op->wk->index, k = p->exchange_key;
+  size_t count[RF__MAX_WORKERS] = {0};
+  uint8_t *dest = rf__malloc(ups->n ? ups->n : 1);
+  if (!dest) return RF_ENOMEM;
+  for (size_t i = 0; i < ups->n; i++) {
+    dest[i] = (uint8_t)rf__exchange_route(rf__upbuf_row(ups, i), k, nw);
+    count[dest[i]]++;
+  }
+  rf__upbuf *part[RF__MAX_WORKERS] = {0};
+  int rc = 0;
+  for (uint32_t w = 0; w < nw && rc == 0; w++) {
+    if (!count[w]) continue;
+    if (w == me && count[w] == ups->n) {
+      part[w] = rf__upbuf_ref(ups); /* all stays here: share, as a pipeline would */
+      continue;
+    }
+    part[w] = rf__upbuf_new(ups->arity, ups->dim, count[w]);
+    if (!part[w]) rc = RF_ENOMEM;
+  }
+  for (size_t i = 0; rc == 0 && i < ups->n; i++) {
+    rf__upbuf *to = part[dest[i]];
+    if (to == ups) continue;
+    memcpy(to->rows + to->n * to->width, rf__upbuf_row(ups, i), ups->width * sizeof(uint64_t));
+    to->n++;
+  }
+  rf__free(dest);
+  for (uint32_t w = 0; w < nw; w++) {
+    if (!part[w]) continue;
+    if (rc < 0) {
+      rf__upbuf_unref(part[w]);
+      continue;
+    }
+    rf__msg *m = msg_new(part[w], p->dim);
+    if (!m) {
+      rc = RF_ENOMEM;
+      continue;
+    }
+    if (w == me) {
+      rf__port_enqueue(p, m);
+    } else {
+      rf__op *peer = rf__op_peer(p->op, g->workers, w);
+      m->dest = &peer->in[p->index];
+      rf__sched_send(g, me, w, m);
+    }
+  }
+  return rc;
+}
+
 /* Sends ups or b to every consumer. `times`, when given, are the minimal
  * times of the contents (the caller knows them); else they are computed. */
 static int send_msg(rf__op *op, rf__upbuf *ups, rf__batch *b, const rf__antichain *times) {
   int rc = 0;
   const rf__msg *first = NULL;
+  bool several = op->g->cfg.workers > 1;
   for (uint32_t i = 0; rc == 0 && i < op->n_out; i++) {
+    if (several && ups && op->out[i]->exchange_key) {
+      if ((rc = exchange(op, op->out[i], ups)) < 0)
+        rc = rf__error(RF_ENOMEM, "%s: out of memory exchanging a message", op->name);
+      continue;
+    }
     rf__msg *m = rf__malloc(sizeof *m);
     if (!m) {
       rc = rf__error(RF_ENOMEM, "%s: out of memory sending a message", op->name);
@@ -232,6 +372,7 @@ static int send_msg(rf__op *op, rf__upbuf *ups, rf__batch *b, const rf__antichai
     }
     m->ups = ups ? rf__upbuf_ref(ups) : NULL;
     m->batch = b ? rf__batch_ref(b) : NULL;
+    m->dest = NULL;
     rf__antichain_init(&m->times, op->dim);
     /* The minimal times are computed once, into the first consumer's
      * message, and copied for the others. */
@@ -246,10 +387,9 @@ static int send_msg(rf__op *op, rf__upbuf *ups, rf__batch *b, const rf__antichai
       rc = rf__error(RF_ENOMEM, "%s: out of memory sending a message", op->name);
       break;
     }
-    enqueue(op->out[i], m);
+    rf__port_enqueue(op->out[i], m);
     if (!first) first = m;
   }
-  op->g->progress_dirty = true;
   return rc;
 }
 
@@ -279,14 +419,14 @@ int rf__op_send_batch(rf__op *op, rf__batch *b) {
 
 int rf__op_hold(rf__op *op, const rf__antichain *caps) {
   if (rf__antichain_eq(&op->caps, caps)) return 0;
-  op->g->progress_dirty = true;
+  op->wk->dirty = true;
   if (rf__antichain_copy(&op->caps, caps) < 0)
     return rf__error(RF_ENOMEM, "%s: out of memory", op->name);
   return 0;
 }
 
 int rf__op_hold_none(rf__op *op) {
-  if (op->caps.n) op->g->progress_dirty = true;
+  if (op->caps.n) op->wk->dirty = true;
   rf__antichain_clear(&op->caps);
   return 0;
 }
@@ -297,7 +437,7 @@ rf__msg *rf__port_pop(rf__port *p) {
   p->head = m->next;
   if (!p->head) p->tail = NULL;
   p->n_msgs--;
-  p->op->g->progress_dirty = true;
+  p->op->wk->dirty = true;
   return m;
 }
 
@@ -310,9 +450,17 @@ void rf__msg_free(rf__msg *m) {
 }
 
 const rf__antichain *rf__port_frontier(rf__port *p) {
-  rf_graph *g = p->op->g;
-  if (g->progress_dirty) rf__progress_recompute(g);
+  /* One worker: recompute now if pointstamps changed. Several: the
+   * frontier of the last round; it is conservative (pointstamps only move
+   * forward between rounds), and the next round brings the new one. */
+  rf__worker *wk = p->op->wk;
+  if (wk->dirty && p->op->g->cfg.workers == 1) rf__progress_recompute(wk);
   return &p->frontier;
+}
+
+rf__spine *rf__op_trace(rf__op *op) {
+  while (op && !op->cls->spine && op->cls->passes_trace) op = op->in[0].src;
+  return op && op->cls->spine ? op->cls->spine(op) : NULL;
 }
 
 /* Topological order of the operators, ignoring the output edges of
@@ -352,7 +500,7 @@ static int order_ops(rf_graph *g) {
     return rf__error(RF_EINVAL, "rf_graph_start: the graph has a cycle that is not a loop "
                                 "variable's feedback");
   }
-  g->topo = order;
+  g->wk0.topo = order;
   return 0;
 }
 
@@ -371,18 +519,29 @@ int rf_graph_start(rf_graph *g) {
   }
   int rc = order_ops(g);
   if (rc < 0) return rf__graph_fail(g, rc);
-  g->state = RUNNING;
-  g->progress_dirty = true;
+  g->wk0.ops = g->ops;
+  g->wk0.n_ops = g->n_ops;
+  g->wk0.dirty = true;
   for (size_t i = 0; i < g->n_ops; i++) g->ops[i]->active = true;
+  uint32_t nw = g->cfg.workers;
+  g->workers = rf__calloc(nw, sizeof *g->workers);
+  if (!g->workers) return rf__graph_fail(g, rf__error(RF_ENOMEM, "rf_graph_start: out of memory"));
+  g->workers[0] = &g->wk0;
+  for (uint32_t w = 1; w < nw; w++) {
+    if ((rc = rf__replicate(g, w, &g->workers[w])) < 0) return rf__graph_fail(g, rc);
+  }
+  rf__atomic_store_release_32(&g->state, RUNNING);
+  if (nw > 1 && (rc = rf__sched_start(g, &g->sched)) < 0) return rf__graph_fail(g, rc);
   return 0;
 }
 
 int rf__graph_check_running(rf_graph *g, const char *fn) {
-  if (g->state == FAILED) return rf__error(g->err, "%s", g->err_msg);
-  if (g->state == BUILDING)
+  uint32_t st = rf__atomic_load_acquire_32(&g->state);
+  if (st == FAILED) return rf__error(rf_graph_error(g), "%s", g->err_msg);
+  if (st == BUILDING)
     return rf__error(RF_ESTATE, "%s: call rf_graph_start first", fn);
   return 0;
 }
 
-
-void rf__graph_clear_dirty(rf_graph *g) { g->progress_dirty = false; }
+rf__sched *rf__graph_sched(const rf_graph *g) { return g->sched; }
+size_t rf__graph_n_ops(const rf_graph *g) { return g->n_ops; }

@@ -27,11 +27,16 @@
 
 #include "arrangements/batch.h"
 #include "arrangements/spine.h"
+#include "common/mpsc.h"
 #include "dataflow/time.h"
 #include "dataflow/upbuf.h"
 #include "rhizoflow.h"
 
 typedef struct rf__op rf__op;
+typedef struct rf__worker rf__worker;
+
+/* The most worker threads a graph runs (rf_config.workers). */
+#define RF__MAX_WORKERS 64
 
 /* How an operator changes times between its inputs and its output. */
 typedef enum rf__summary {
@@ -43,6 +48,9 @@ typedef enum rf__summary {
 
 typedef struct rf__msg {
   struct rf__msg *next;
+  rf__mpsc_node node;  /* link while it travels to another worker (transport)
+                          or from an input handle to an input operator */
+  struct rf__port *dest; /* where it goes on arrival (another worker's port) */
   rf__upbuf *ups;      /* updates (port's dim), or NULL */
   rf__batch *batch;    /* a batch (dim <= port's dim; shorter times are
                           extended with zeros), or NULL */
@@ -60,6 +68,8 @@ typedef struct rf__port {
   size_t n_msgs;
   rf__antichain frontier; /* computed by progress tracking */
   rf__antichain ps;       /* scratch for progress: pointstamps reaching here */
+  rf__antichain seed;     /* this replica's own pointstamps here, published to the
+                             other workers at a round's barrier (progress.c) */
 } rf__port;
 
 typedef struct rf__op_class {
@@ -73,11 +83,25 @@ typedef struct rf__op_class {
   int (*idle)(rf__op *op, size_t fuel);
   /* The spine whose batches this operator's output carries, or NULL. */
   rf__spine *(*spine)(rf__op *op);
+  /* Several workers: makes `dst`, a replica of `src` for another worker,
+   * ready to run. rf_graph_start has copied src's bytes into dst and given
+   * it its own ports, capabilities and worker; the hook replaces what src
+   * owns (spines, readers, buffers) with dst's own. NULL: the operator owns
+   * nothing and a byte copy is a replica. Returns 0 or a negative error. */
+  int (*clone)(const rf__op *src, rf__op *dst);
+  /* Several workers: called on the worker between rounds; returns true if
+   * work came from outside the dataflow (an input handle). May be NULL. */
+  bool (*poll)(rf__op *op);
+  /* Its output carries another operator's trace unchanged (an entered
+   * arrangement): rf__op_trace looks through it. */
+  bool passes_trace;
 } rf__op_class;
 
 struct rf__op {
   const rf__op_class *cls;
   rf_graph *g;
+  rf__worker *wk;      /* the worker whose replica this is (its only thread) */
+  size_t size;         /* bytes of the operator's struct (for replicas) */
   rf_scope *scope;
   const char *name;    /* for error messages: the class name or a user name */
   uint32_t id;         /* creation order */
@@ -91,6 +115,8 @@ struct rf__op {
   size_t out_cap;
   rf__antichain caps;  /* capabilities held, at the output (dim) */
   rf__antichain ps;    /* scratch for progress: pointstamps reaching the output */
+  rf__antichain seed;  /* this replica's capabilities, published to the other
+                          workers at a round's barrier (progress.c) */
   bool active;         /* has work: run at the next step */
   bool is_feedback;    /* its output edge closes a loop (ignored in topo order) */
   /* Called by progress tracking when an input frontier changes, for
@@ -119,6 +145,9 @@ int rf__op_send_batch(rf__op *op, rf__batch *b);
 int rf__op_hold(rf__op *op, const rf__antichain *caps);
 int rf__op_hold_none(rf__op *op);
 
+/* Queues a message at a port (its pointstamp) and activates the port's
+ * operator. Owner worker only. */
+void rf__port_enqueue(rf__port *p, rf__msg *m);
 /* Takes the oldest message of a port (NULL if none). Its pointstamp is
  * released: hold capabilities for what you keep before asking for a
  * frontier. */
@@ -165,16 +194,55 @@ rf_arr *rf__arr_new(rf__op *op, rf__spine *spine, uint32_t key_arity, uint32_t v
 void *rf__graph_own(rf_graph *g, size_t size); /* zeroed, freed with the graph */
 rf_scope *rf__graph_top(rf_graph *g);
 
-/* Progress tracking (progress.c). */
-int rf__progress_recompute(rf_graph *g);
+/* One worker's replica of the dataflow. Worker 0's replica is the graph the
+ * program built; rf_graph_start copies it for workers 1..W-1. Every field
+ * is touched only by the worker's own thread, except where noted. */
+struct rf__worker {
+  rf_graph *g;
+  uint32_t index;        /* 0..W-1 */
+  rf__op **ops;          /* creation order: ops[i]->id == i in every replica */
+  rf__op **topo;         /* run order */
+  size_t n_ops;
+  bool dirty;            /* own pointstamps changed since they were last seeded */
+  /* Round flags (scheduler/parallel.c): written by the worker before a
+   * round's barrier, read by every worker after it, never in between. */
+  bool seeded;           /* it seeded new pointstamps this round */
+  bool busy;             /* it had an active operator this round */
+  bool saw_failure;      /* the graph had failed when it looked */
+  bool saw_stop;         /* rf_graph_destroy had asked to stop when it looked */
+  uint64_t saw_submitted; /* submissions from outside seen this round */
+  /* Spine statistics, published after every round for rf_graph_stats on
+   * other threads. Atomic: written by the worker, read by any thread. */
+  uint64_t stat_updates, stat_batches, stat_bytes;
+};
 
-/* The graph's operators, for the scheduler. */
+/* Progress tracking (progress.c). One worker: rf__progress_recompute. Several:
+ * every worker seeds its own pointstamps (rf__progress_seed) before a round's
+ * barrier, and after it each computes the frontiers from all seeds
+ * (rf__progress_propagate); see docs/progress.md. */
+int rf__progress_recompute(rf__worker *wk);
+int rf__progress_seed(rf__worker *wk);
+int rf__progress_propagate(rf__worker *wk, rf__worker *const *peers, uint32_t n_peers,
+                           bool *changed);
+
+/* The graph's workers (1..W) and operators. */
+uint32_t rf__graph_workers(const rf_graph *g);
+rf__worker *rf__graph_worker(const rf_graph *g, uint32_t w);
+/* The same operator in worker w's replica. */
+static inline rf__op *rf__op_peer(const rf__op *op, rf__worker *const *all, uint32_t w) {
+  return all[w]->ops[op->id];
+}
+rf__worker *const *rf__graph_all_workers(const rf_graph *g);
 size_t rf__graph_n_ops(const rf_graph *g);
-rf__op *rf__graph_op(const rf_graph *g, size_t topo_index);
-bool rf__graph_progress_dirty(const rf_graph *g);
+/* rf_graph_start: makes worker w's replica of worker 0's dataflow
+ * (replica.c). */
+int rf__replicate(rf_graph *g, uint32_t w, rf__worker **out);
+/* The spine an arrangement operator's output carries (looking through
+ * entered arrangements), or NULL. */
+rf__spine *rf__op_trace(rf__op *op);
 /* 0 if the graph is running; else the error to return from `fn`. */
 int rf__graph_check_running(rf_graph *g, const char *fn);
-void rf__graph_clear_dirty(rf_graph *g);
+bool rf__graph_failed(const rf_graph *g);
 
 /* Extends a time of from_dim words to to_dim words with zeros. */
 static inline void rf__time_extend(const uint64_t *t, uint32_t from_dim, uint32_t to_dim,

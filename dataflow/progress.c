@@ -1,6 +1,6 @@
 /*
- * progress.c: progress tracking for one worker: from pointstamps to the
- * frontier of every input port.
+ * progress.c: progress tracking: from pointstamps to the frontier of every
+ * input port, for one worker or for several.
  *
  * Design
  *   Pointstamps are (location, time) pairs that say "something at this
@@ -17,6 +17,16 @@
  *   times. It runs lazily, when a frontier is asked for after pointstamps
  *   changed. Loops terminate because feedback only makes times larger:
  *   a time that comes around a loop is dominated by the one that entered it.
+ *
+ *   Several workers: every worker runs a replica of the same graph, and a
+ *   port's frontier is over the logical port, the same port in every
+ *   replica (an exchanging port receives from every worker's producer). So
+ *   each worker seeds its own pointstamps (rf__progress_seed) into `seed`
+ *   antichains, and after the round's barrier every worker propagates the
+ *   union of all workers' seeds over its own copy of the graph
+ *   (rf__progress_propagate): all compute the same frontiers, in parallel,
+ *   with no further messages. docs/progress.md says why the rounds make
+ *   this safe.
  *
  * Invariants
  *   - Safety: a port's frontier is <= every time that can still arrive there,
@@ -87,35 +97,56 @@ static inline int seed_insert(rf__antichain *ps, const uint64_t *t) {
   return rf__antichain_insert(ps, t);
 }
 
-int rf__progress_recompute(rf_graph *g) {
-  size_t n = rf__graph_n_ops(g);
+/* Seeds `dst` with a location's own pointstamps, minimal only. */
+static int seed_caps(rf__antichain *dst, const rf__op *op) {
+  for (uint32_t k = 0; k < op->caps.n; k++)
+    if (seed_insert(dst, rf__antichain_at(&op->caps, k)) < 0) return RF_ENOMEM;
+  return 0;
+}
+
+static int seed_queue(rf__antichain *dst, const rf__port *port) {
+  for (const rf__msg *m = port->head; m; m = m->next)
+    for (uint32_t k = 0; k < m->times.n; k++)
+      if (seed_insert(dst, rf__antichain_at(&m->times, k)) < 0) return RF_ENOMEM;
+  return 0;
+}
+
+int rf__progress_seed(rf__worker *wk) {
+  for (size_t i = 0; i < wk->n_ops; i++) {
+    rf__op *op = wk->ops[i];
+    rf__antichain_clear(&op->seed);
+    if (seed_caps(&op->seed, op) < 0) goto oom;
+    for (uint32_t p = 0; p < op->n_in; p++) {
+      rf__antichain_clear(&op->in[p].seed);
+      if (seed_queue(&op->in[p].seed, &op->in[p]) < 0) goto oom;
+    }
+  }
+  wk->dirty = false;
+  return 0;
+oom:
+  return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+}
+
+static int union_into(rf__antichain *dst, const rf__antichain *src) {
+  for (uint32_t k = 0; k < src->n; k++)
+    if (seed_insert(dst, rf__antichain_at(src, k)) < 0) return RF_ENOMEM;
+  return 0;
+}
+
+/* From the seeds in every location's `ps` to the frontiers of every port.
+ * Sets *changed if a frontier moved (its operator is then active). */
+static int propagate(rf__worker *wk, bool *changed) {
+  size_t n = wk->n_ops;
   worklist w = {0};
   int rc = 0;
-  for (size_t i = 0; i < n; i++) {
-    rf__op *op = rf__graph_op(g, i);
-    rf__antichain_clear(&op->ps);
-    for (uint32_t p = 0; p < op->n_in; p++) rf__antichain_clear(&op->in[p].ps);
-  }
-  /* Seed: every location's own pointstamps (capabilities at outputs,
-   * queued messages at ports) go straight into its antichain, so that a
-   * port with a thousand queued messages contributes only their minimal
-   * times. Then each seeded element takes its first hop: what propagation
-   * would have done had it come off the worklist. An element later
-   * displaced by a smaller time has still been carried on; that is
-   * harmless, since the smaller time follows it everywhere and dominates
-   * it (the result is the set of minimal times reaching each location,
-   * whatever the order of insertion). */
+  /* Each seeded element takes its first hop: what propagation would have
+   * done had it come off the worklist. An element later displaced by a
+   * smaller time has still been carried on; that is harmless, since the
+   * smaller time follows it everywhere and dominates it (the result is the
+   * set of minimal times reaching each location, whatever the order of
+   * insertion). */
   for (size_t i = 0; i < n && rc == 0; i++) {
-    rf__op *op = rf__graph_op(g, i);
-    for (uint32_t k = 0; k < op->caps.n && rc == 0; k++)
-      rc = seed_insert(&op->ps, rf__antichain_at(&op->caps, k)) < 0 ? RF_ENOMEM : 0;
-    for (uint32_t p = 0; p < op->n_in && rc == 0; p++)
-      for (rf__msg *m = op->in[p].head; m && rc == 0; m = m->next)
-        for (uint32_t k = 0; k < m->times.n && rc == 0; k++)
-          rc = seed_insert(&op->in[p].ps, rf__antichain_at(&m->times, k)) < 0 ? RF_ENOMEM : 0;
-  }
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    rf__op *op = rf__graph_op(g, i);
+    rf__op *op = wk->topo[i];
     for (uint32_t k = 0; k < op->ps.n && rc == 0; k++)
       for (uint32_t o = 0; o < op->n_out && rc == 0; o++)
         rc = push(&w, op->out[o]->op, op->out[o], rf__antichain_at(&op->ps, k), op->dim);
@@ -147,19 +178,66 @@ int rf__progress_recompute(rf_graph *g) {
     }
   }
   rf__free(w.items);
-  if (rc < 0) return rf__graph_fail(g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+  if (rc < 0) goto oom;
   /* Publish: a port whose frontier changed activates its operator. */
   for (size_t i = 0; i < n; i++) {
-    rf__op *op = rf__graph_op(g, i);
+    rf__op *op = wk->topo[i];
     for (uint32_t p = 0; p < op->n_in; p++) {
       rf__port *port = &op->in[p];
       if (rf__antichain_eq(&port->frontier, &port->ps)) continue;
-      if (rf__antichain_copy(&port->frontier, &port->ps) < 0)
-        return rf__graph_fail(g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+      if (rf__antichain_copy(&port->frontier, &port->ps) < 0) goto oom;
       op->active = true;
+      *changed = true;
       if (op->on_frontier) op->on_frontier(op);
     }
   }
-  rf__graph_clear_dirty(g);
   return 0;
+oom:
+  return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+}
+
+static void clear_ps(rf__worker *wk) {
+  for (size_t i = 0; i < wk->n_ops; i++) {
+    rf__op *op = wk->ops[i];
+    rf__antichain_clear(&op->ps);
+    for (uint32_t p = 0; p < op->n_in; p++) rf__antichain_clear(&op->in[p].ps);
+  }
+}
+
+int rf__progress_recompute(rf__worker *wk) {
+  /* One worker: seed straight into the propagation antichains, so that a
+   * port with a thousand queued messages contributes only their minimal
+   * times. */
+  clear_ps(wk);
+  for (size_t i = 0; i < wk->n_ops; i++) {
+    rf__op *op = wk->ops[i];
+    if (seed_caps(&op->ps, op) < 0)
+      return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+    for (uint32_t p = 0; p < op->n_in; p++)
+      if (seed_queue(&op->in[p].ps, &op->in[p]) < 0)
+        return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+  }
+  bool changed = false;
+  int rc = propagate(wk, &changed);
+  if (rc == 0) wk->dirty = false;
+  return rc;
+}
+
+int rf__progress_propagate(rf__worker *wk, rf__worker *const *peers, uint32_t n_peers,
+                           bool *changed) {
+  /* Reads the other workers' seeds: they wrote them before the round's
+   * barrier and do not touch them again until after the next one. */
+  clear_ps(wk);
+  for (size_t i = 0; i < wk->n_ops; i++) {
+    rf__op *op = wk->ops[i];
+    for (uint32_t w = 0; w < n_peers; w++) {
+      const rf__op *peer = peers[w]->ops[i];
+      if (union_into(&op->ps, &peer->seed) < 0) goto oom;
+      for (uint32_t p = 0; p < op->n_in; p++)
+        if (union_into(&op->in[p].ps, &peer->in[p].seed) < 0) goto oom;
+    }
+  }
+  return propagate(wk, changed);
+oom:
+  return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
 }

@@ -78,8 +78,29 @@ static void arrange_destroy(rf__op *op) {
 
 static rf__spine *arrange_spine(rf__op *op) { return ((arrange_op *)op)->spine; }
 
-static const rf__op_class arrange_class = {"arrange", arrange_run, arrange_destroy,
-                                           arrange_idle, arrange_spine};
+/* Several workers: a replica arranges its worker's shard of the keys into
+ * a spine of its own. */
+static int arrange_init(arrange_op *a, uint32_t key_arity, uint32_t val_arity, uint32_t dim) {
+  rf__antichain_init(&a->scratch, dim);
+  a->spine = rf__spine_new(key_arity, val_arity, dim);
+  if (!a->spine || rf__batcher_init(&a->batcher, key_arity, val_arity, dim) < 0)
+    return RF_ENOMEM;
+  return 0;
+}
+
+static int arrange_clone(const rf__op *src, rf__op *dst) {
+  const arrange_op *from = (const arrange_op *)src;
+  arrange_op *a = (arrange_op *)dst;
+  a->arr = from->arr; /* read only: its reader count */
+  return arrange_init(a, from->arr->key_arity, from->arr->val_arity, src->dim);
+}
+
+static const rf__op_class arrange_class = {.name = "arrange",
+                                           .run = arrange_run,
+                                           .destroy = arrange_destroy,
+                                           .idle = arrange_idle,
+                                           .spine = arrange_spine,
+                                           .clone = arrange_clone};
 
 rf_arr *rf_arrange(rf_coll *in, uint32_t key_arity) {
   rf_graph *g = rf__coll_graph(in);
@@ -94,10 +115,7 @@ rf_arr *rf_arrange(rf_coll *in, uint32_t key_arity) {
   arrange_op *a = (arrange_op *)rf__op_new(g, in->op->scope, &arrange_class, sizeof *a, 1,
                                            in->op->dim, arity);
   if (!a) return NULL;
-  rf__antichain_init(&a->scratch, in->op->dim);
-  a->spine = rf__spine_new(key_arity, arity - key_arity, in->op->dim);
-  if (!a->spine || rf__batcher_init(&a->batcher, key_arity, arity - key_arity,
-                                    in->op->dim) < 0) {
+  if (arrange_init(a, key_arity, arity - key_arity, in->op->dim) < 0) {
     rf__graph_build_error(g, rf__error(RF_ENOMEM, "rf_arrange: out of memory"));
     return NULL;
   }

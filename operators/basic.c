@@ -8,12 +8,15 @@
  * capability (rule 1 of graph.h: they send at the times of the message they
  * are handling).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/atomic.h"
 #include "dataflow/graph.h"
 #include "operators/ops.h"
+#include "scheduler/sched.h"
 
 /* ------------------------------------------------------------------ */
 /* Input                                                               */
@@ -25,18 +28,43 @@
  * the BFS benchmark does) then sends one message per step rather than one
  * per change. Until they are sent the input holds its capability at the
  * oldest staged time, which covers every staged update (times only move
- * forward), so no frontier passes them meanwhile. */
+ * forward), so no frontier passes them meanwhile.
+ *
+ * Several workers: the handle is used on a thread that is not a worker, so
+ * it never touches what the workers use. It stages updates in its own
+ * buffer and submits them (on advance, flush, close, or a full buffer) to
+ * the input operator of one worker's replica, in turn, through that
+ * replica's MPSC queue; then it publishes its time (or that it closed) in
+ * the handle's atomics and bumps the scheduler's submission count. A
+ * worker's input operator loads the published time (acquire) BEFORE it
+ * drains its queue, so every submission at a time older than the one it
+ * then holds is drained first: its capability never passes data it has
+ * yet to send. Submissions pushed after that load are at times >= the
+ * loaded one (staged times are >= the time published before them). */
 struct rf_input {
   rf__op op;
   char *label;       /* for error messages */
+  /* The handle's side (worker 0's struct only; the caller's thread): */
   rf_time time;      /* current time: updates go here */
   rf__upbuf *staged; /* updates not yet sent */
   rf_time staged_lo; /* the time of the oldest staged update */
   size_t last_sent;  /* rows of the last buffer sent: the next one's size hint */
   bool closed;
+  uint32_t next_worker; /* several workers: the replica that gets the next submission */
+  /* Several workers, published by the handle (in worker 0's struct). Atomic:
+   * stored by the handle's thread (release), loaded by every worker. */
+  uint64_t pub_time;
+  uint32_t pub_closed;
+  /* Several workers, each replica's own: */
+  rf_input *handle;  /* worker 0's struct, where the handle publishes */
+  rf__mpsc queue;    /* submissions (rf__msg) for this replica: the handle
+                        pushes, this replica's worker pops */
+  rf_time held;      /* worker: the published time it holds */
+  bool held_closed;  /* worker: it saw the close */
 };
 
 static bool has_staged(const rf_input *in) { return in->staged && in->staged->n > 0; }
+static bool several_workers(const rf_input *in) { return rf__graph_workers(in->op.g) > 1; }
 
 /* The capability: the oldest staged time, else the current time. */
 static int input_hold(rf_input *in) {
@@ -50,9 +78,46 @@ static int input_hold(rf_input *in) {
   return 0;
 }
 
+/* Several workers, the handle's thread: hands the staged updates to the
+ * next replica's input operator. */
+static int input_submit(rf_input *in) {
+  if (!has_staged(in)) return 0;
+  rf__msg *m = rf__malloc(sizeof *m);
+  if (!m) return rf__error(RF_ENOMEM, "input '%s': out of memory", in->label);
+  rf__antichain_init(&m->times, 1);
+  if (rf__antichain_set1(&m->times, &in->staged_lo) < 0) {
+    rf__free(m);
+    return rf__error(RF_ENOMEM, "input '%s': out of memory", in->label);
+  }
+  m->ups = in->staged;
+  m->batch = NULL;
+  m->dest = NULL;
+  in->staged = NULL;
+  in->last_sent = m->ups->n;
+  uint32_t w = in->next_worker++ % rf__graph_workers(in->op.g);
+  rf_input *to = (rf_input *)rf__op_peer(&in->op, rf__graph_all_workers(in->op.g), w);
+  rf__mpsc_push(&to->queue, &m->node);
+  return 0;
+}
+
+/* Several workers, the handle's thread: publishes the time (after the
+ * submissions it covers) and wakes the workers. */
+static void input_publish(rf_input *in) {
+  /* Release: submissions pushed before are visible to a worker that loads
+   * the new time. */
+  rf__atomic_store_release_64(&in->pub_time, in->time);
+  if (in->closed) rf__atomic_store_release_32(&in->pub_closed, 1);
+  rf__sched_submitted(in->op.g);
+}
+
 /* Sends the staged updates, then moves the capability to the current
- * time. */
+ * time. One worker: on the caller's thread. Several: submits them. */
 static int input_send(rf_input *in) {
+  if (several_workers(in)) {
+    RF_FORWARD_IF_ERROR(input_submit(in));
+    input_publish(in);
+    return 0;
+  }
   if (has_staged(in)) {
     rf__upbuf *b = in->staged;
     in->staged = NULL;
@@ -66,15 +131,67 @@ static int input_send(rf_input *in) {
   return in->closed ? 0 : input_hold(in);
 }
 
-static int input_run(rf__op *op) { return input_send((rf_input *)op); }
+/* Several workers, on the replica's worker: is there a submission, a new
+ * time or a close to act on? */
+static bool input_poll(rf__op *op) {
+  rf_input *in = (rf_input *)op;
+  /* Atomic (both): the handle stores them on its thread. */
+  return !rf__mpsc_empty(&in->queue) ||
+         rf__atomic_load_relaxed_64(&in->handle->pub_time) != in->held ||
+         (rf__atomic_load_relaxed_32(&in->handle->pub_closed) != 0) != in->held_closed;
+}
+
+/* Several workers, on the replica's worker: loads the published time and
+ * close (acquire) before draining, then sends what it drained and holds
+ * the time (see the top of this section). */
+static int input_run_worker(rf_input *in) {
+  bool closed = rf__atomic_load_acquire_32(&in->handle->pub_closed) != 0;
+  rf_time t = rf__atomic_load_acquire_64(&in->handle->pub_time);
+  rf__mpsc_node *n;
+  while ((n = rf__mpsc_pop(&in->queue))) {
+    rf__msg *m = (rf__msg *)((char *)n - offsetof(rf__msg, node));
+    rf__upbuf *ups = rf__upbuf_ref(m->ups);
+    int rc = rf__op_send_times(&in->op, ups, &m->times);
+    rf__msg_free(m);
+    if (rc < 0) return rc;
+  }
+  in->held = t;
+  in->held_closed = closed;
+  if (closed) return rf__op_hold_none(&in->op);
+  rf__antichain caps = {.dim = 1, .n = 1, .cap = 1, .t = &t};
+  return rf__op_hold(&in->op, &caps);
+}
+
+static int input_run(rf__op *op) {
+  rf_input *in = (rf_input *)op;
+  if (several_workers(in)) return input_run_worker(in);
+  return input_send(in);
+}
 
 static void input_destroy(rf__op *op) {
   rf_input *in = (rf_input *)op;
   rf__upbuf_unref(in->staged);
+  rf__mpsc_node *n;
+  while ((n = rf__mpsc_pop(&in->queue))) rf__msg_free((rf__msg *)((char *)n - offsetof(rf__msg, node)));
   rf__free(in->label);
 }
 
-static const rf__op_class input_class = {"input", input_run, input_destroy, NULL, NULL};
+static int input_clone(const rf__op *src, rf__op *dst) {
+  const rf_input *from = (const rf_input *)src;
+  rf_input *in = (rf_input *)dst;
+  rf__mpsc_init(&in->queue);
+  in->handle = from->handle;
+  in->label = rf__strdup(from->label);
+  if (!in->label) return RF_ENOMEM;
+  in->op.name = in->label;
+  return 0;
+}
+
+static const rf__op_class input_class = {.name = "input",
+                                         .run = input_run,
+                                         .destroy = input_destroy,
+                                         .clone = input_clone,
+                                         .poll = input_poll};
 
 rf_coll *rf_input_new(rf_graph *g, const char *name, uint32_t arity, rf_input **handle) {
   if (!g || !handle) return NULL;
@@ -88,6 +205,8 @@ rf_coll *rf_input_new(rf_graph *g, const char *name, uint32_t arity, rf_input **
                                         arity);
   if (!in) return NULL;
   in->label = rf__strdup(name ? name : "input");
+  in->handle = in;
+  rf__mpsc_init(&in->queue);
   uint64_t zero = 0;
   if (!in->label || rf__antichain_set1(&in->op.caps, &zero) < 0) {
     rf__graph_build_error(g, rf__error(RF_ENOMEM, "rf_input_new: out of memory"));
@@ -152,6 +271,7 @@ int rf_input_advance_to(rf_input *in, rf_time t) {
                      in->label, (unsigned long long)in->time, (unsigned long long)t);
   if (t == in->time) return 0;
   in->time = t;
+  if (several_workers(in)) return input_send(in);
   /* Staged updates go out when the next step runs the input; until then
    * the capability stays at the oldest of them. */
   if (has_staged(in)) {
@@ -163,6 +283,12 @@ int rf_input_advance_to(rf_input *in, rf_time t) {
 
 int rf_input_close(rf_input *in) {
   RF_FORWARD_IF_ERROR(input_usable(in, "rf_input_close"));
+  if (several_workers(in)) {
+    RF_FORWARD_IF_ERROR(input_submit(in));
+    in->closed = true;
+    input_publish(in);
+    return 0;
+  }
   RF_FORWARD_IF_ERROR(input_send(in));
   in->closed = true;
   return rf__op_hold_none(&in->op);
@@ -283,13 +409,13 @@ static int rec_run(rf__op *op) {
   return 0;
 }
 
-static const rf__op_class map_class = {"map", rec_run, NULL, NULL, NULL};
-static const rf__op_class filter_class = {"filter", rec_run, NULL, NULL, NULL};
-static const rf__op_class flat_map_class = {"flat_map", rec_run, NULL, NULL, NULL};
-static const rf__op_class project_class = {"project", rec_run, NULL, NULL, NULL};
-static const rf__op_class negate_class = {"negate", rec_run, NULL, NULL, NULL};
-static const rf__op_class inspect_class = {"inspect", rec_run, NULL, NULL, NULL};
-static const rf__op_class concat_class = {"concat", rec_run, NULL, NULL, NULL};
+static const rf__op_class map_class = {.name = "map", .run = rec_run};
+static const rf__op_class filter_class = {.name = "filter", .run = rec_run};
+static const rf__op_class flat_map_class = {.name = "flat_map", .run = rec_run};
+static const rf__op_class project_class = {.name = "project", .run = rec_run};
+static const rf__op_class negate_class = {.name = "negate", .run = rec_run};
+static const rf__op_class inspect_class = {.name = "inspect", .run = rec_run};
+static const rf__op_class concat_class = {.name = "concat", .run = rec_run};
 
 static rec_op *rec_new(rf_coll *in, const rf__op_class *cls, rec_kind kind, uint32_t arity,
                        void *fn, void *ctx) {
@@ -406,6 +532,10 @@ rf__op *rf__concat_op_new(rf_graph *g, rf_scope *s, uint32_t n_in, uint32_t dim,
 
 struct rf_probe {
   rf__op op;
+  /* Several workers: the first time not yet complete (UINT64_MAX: none),
+   * published by worker 0's replica when its frontier moves. Atomic:
+   * stored on that worker (release), loaded by any thread. */
+  uint64_t pub_frontier;
 };
 
 static int probe_run(rf__op *op) {
@@ -414,7 +544,16 @@ static int probe_run(rf__op *op) {
   return 0;
 }
 
-static const rf__op_class probe_class = {"probe", probe_run, NULL, NULL, NULL};
+/* Progress tracking's hook: publishes worker 0's frontier (every worker
+ * computes the same) and wakes threads waiting on probes. */
+static void probe_publish(rf__op *op) {
+  if (op->wk->index != 0) return;
+  const rf__antichain *f = &op->in[0].frontier;
+  rf__atomic_store_release_64(&((rf_probe *)op)->pub_frontier, f->n ? f->t[0] : UINT64_MAX);
+  rf__sched_progressed(op->g);
+}
+
+static const rf__op_class probe_class = {.name = "probe", .run = probe_run};
 
 rf_probe *rf_probe_new(rf_coll *in) {
   rf_graph *g = rf__coll_graph(in);
@@ -426,25 +565,47 @@ rf_probe *rf_probe_new(rf_coll *in) {
   }
   rf_probe *p = (rf_probe *)rf__op_new(g, in->op->scope, &probe_class, sizeof *p, 1, 1, 0);
   if (!p || rf__op_connect(&p->op, 0, in->op, 0) < 0) return NULL;
+  p->op.on_frontier = probe_publish;
   return p;
 }
 
 bool rf_probe_done(const rf_probe *p, rf_time t) {
   if (!p || rf__graph_building(p->op.g)) return false;
+  if (rf__graph_workers(p->op.g) > 1)
+    /* Acquire: pairs with probe_publish's release. */
+    return rf__atomic_load_acquire_64(&p->pub_frontier) > t;
   const rf__antichain *f = rf__port_frontier(&((rf_probe *)p)->op.in[0]);
   return !rf__antichain_le(f, &t);
+}
+
+typedef struct probe_wait {
+  rf_probe *p;
+  rf_time t;
+} probe_wait;
+
+static bool probe_wait_done(void *ctx) {
+  probe_wait *w = ctx;
+  return rf_probe_done(w->p, w->t);
+}
+
+static int probe_stalled(void *ctx) {
+  probe_wait *w = ctx;
+  return rf__error(RF_ESTALL, "rf_probe_wait: time %llu cannot complete: an input is still "
+                              "at a time <= %llu (advance it past %llu or close it)",
+                   (unsigned long long)w->t, (unsigned long long)w->t,
+                   (unsigned long long)w->t);
 }
 
 int rf_probe_wait(rf_probe *p, rf_time t) {
   if (!p) return rf__error(RF_EINVAL, "rf_probe_wait: probe is NULL");
   RF_FORWARD_IF_ERROR(rf__graph_check_running(p->op.g, "rf_probe_wait"));
+  probe_wait w = {p, t};
+  if (rf__graph_workers(p->op.g) > 1)
+    return rf__sched_wait_until(p->op.g, probe_wait_done, probe_stalled, &w, "rf_probe_wait");
   while (!rf_probe_done(p, t)) {
     int rc = rf_graph_step(p->op.g);
     if (rc < 0) return rc;
-    if (rc == 0 && !rf_probe_done(p, t))
-      return rf__error(RF_ESTALL, "rf_probe_wait: time %llu cannot complete: an input is still "
-                                  "at a time <= %llu (advance it past %llu or close it)",
-                       (unsigned long long)t, (unsigned long long)t, (unsigned long long)t);
+    if (rc == 0 && !rf_probe_done(p, t)) return probe_stalled(&w);
   }
   return 0;
 }
@@ -479,7 +640,7 @@ static int flatten_run(rf__op *op) {
   return 0;
 }
 
-static const rf__op_class flatten_class = {"arr_collection", flatten_run, NULL, NULL, NULL};
+static const rf__op_class flatten_class = {.name = "arr_collection", .run = flatten_run};
 
 rf_coll *rf_arr_collection(rf_arr *a) {
   if (!a) return NULL;

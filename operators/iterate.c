@@ -94,8 +94,8 @@ static int retime_run(rf__op *op) {
   return 0;
 }
 
-static const rf__op_class enter_class = {"enter", retime_run, NULL, NULL, NULL};
-static const rf__op_class leave_class = {"leave", retime_run, NULL, NULL, NULL};
+static const rf__op_class enter_class = {.name = "enter", .run = retime_run};
+static const rf__op_class leave_class = {.name = "leave", .run = retime_run};
 
 rf_coll *rf_enter(rf_scope *s, rf_coll *outer) {
   if (!s || !outer) return NULL;
@@ -143,7 +143,8 @@ static int arr_enter_run(rf__op *op) {
   return 0;
 }
 
-static const rf__op_class arr_enter_class = {"arr_enter", arr_enter_run, NULL, NULL, NULL};
+static const rf__op_class arr_enter_class = {
+    .name = "arr_enter", .run = arr_enter_run, .passes_trace = true};
 
 rf_arr *rf_arr_enter(rf_scope *s, rf_arr *outer) {
   if (!s || !outer) return NULL;
@@ -229,8 +230,20 @@ static void feedback_destroy(rf__op *op) {
   rf__antichain_free(&f->caps);
 }
 
-static const rf__op_class feedback_class = {"feedback", feedback_run, feedback_destroy, NULL,
-                                            NULL};
+static int feedback_init(feedback_op *f) {
+  rf__antichain_init(&f->caps, f->op.dim);
+  return rf__batcher_init(&f->batcher, f->op.arity, 0, f->op.dim);
+}
+
+static int feedback_clone(const rf__op *src, rf__op *dst) {
+  (void)src;
+  return feedback_init((feedback_op *)dst) < 0 ? RF_ENOMEM : 0;
+}
+
+static const rf__op_class feedback_class = {.name = "feedback",
+                                            .run = feedback_run,
+                                            .destroy = feedback_destroy,
+                                            .clone = feedback_clone};
 
 rf_var *rf_var_new(rf_scope *s, rf_coll *initial) {
   if (!s || !initial) return NULL;
@@ -252,8 +265,7 @@ rf_var *rf_var_new(rf_scope *s, rf_coll *initial) {
   if (!f) return NULL;
   f->op.summary = RF__SUM_FEEDBACK;
   f->op.is_feedback = true;
-  rf__antichain_init(&f->caps, dim);
-  if (rf__batcher_init(&f->batcher, arity, 0, dim) < 0) {
+  if (feedback_init(f) < 0) {
     rf__graph_build_error(g, rf__error(RF_ENOMEM, "rf_var_new: out of memory"));
     return NULL;
   }

@@ -181,7 +181,34 @@ static void join_destroy(rf__op *op) {
   rf__free(j->others);
 }
 
-static const rf__op_class join_class = {"join", join_run, join_destroy, NULL, NULL};
+/* A side's handled-upper starts at the least time. */
+static int side_init(join_side *side, uint32_t dim, uint32_t val_arity) {
+  side->dim = dim;
+  side->val_arity = val_arity;
+  rf__antichain_init(&side->ack, dim);
+  uint64_t zero[RF_MAX_DIM] = {0};
+  return rf__antichain_set1(&side->ack, zero) < 0 ? RF_ENOMEM : 0;
+}
+
+/* Several workers: a replica reads its own worker's traces. */
+static int join_clone(const rf__op *src, rf__op *dst) {
+  const join_op *from = (const join_op *)src;
+  join_op *j = (join_op *)dst;
+  j->key_arity = from->key_arity;
+  j->fn = from->fn;
+  j->ctx = from->ctx;
+  for (int s = 0; s < 2; s++) {
+    if (side_init(&j->side[s], from->side[s].dim, from->side[s].val_arity) < 0) return RF_ENOMEM;
+    j->side[s].reader = rf__spine_reader_new(rf__op_trace(dst->in[s].src));
+    if (!j->side[s].reader) return RF_ENOMEM;
+  }
+  return 0;
+}
+
+static const rf__op_class join_class = {.name = "join",
+                                        .run = join_run,
+                                        .destroy = join_destroy,
+                                        .clone = join_clone};
 
 static rf_coll *join_new(rf_arr *a, rf_arr *b, uint32_t out_arity, rf_join_fn fn, void *ctx,
                          const char *what) {
@@ -214,12 +241,7 @@ static rf_coll *join_new(rf_arr *a, rf_arr *b, uint32_t out_arity, rf_join_fn fn
   j->ctx = ctx;
   rf_arr *sides[2] = {a, b};
   for (int s = 0; s < 2; s++) {
-    uint32_t dim = a->op->dim - sides[s]->ext;
-    j->side[s].dim = dim;
-    j->side[s].val_arity = sides[s]->val_arity;
-    rf__antichain_init(&j->side[s].ack, dim);
-    uint64_t zero[RF_MAX_DIM] = {0};
-    if (rf__antichain_set1(&j->side[s].ack, zero) < 0) {
+    if (side_init(&j->side[s], a->op->dim - sides[s]->ext, sides[s]->val_arity) < 0) {
       rf__graph_build_error(g, rf__error(RF_ENOMEM, "%s: out of memory", what));
       return NULL;
     }

@@ -436,8 +436,49 @@ static void reduce_destroy(rf__op *op) {
 
 static rf__spine *reduce_spine(rf__op *op) { return ((reduce_op *)op)->out_spine; }
 
-static const rf__op_class reduce_class = {"reduce", reduce_run, reduce_destroy, reduce_idle,
-                                          reduce_spine};
+/* Everything a reduce owns but its input reader. */
+static int reduce_init(reduce_op *r, uint32_t key_arity, uint32_t in_val_arity,
+                       uint32_t out_val_arity, rf_reduce_fn fn, void *ctx) {
+  uint32_t dim = r->op.dim;
+  r->key_arity = key_arity;
+  r->in_val_arity = in_val_arity;
+  r->out_val_arity = out_val_arity;
+  r->fn = fn;
+  r->ctx = ctx;
+  rf__antichain_init(&r->upper, dim);
+  uint64_t zero[RF_MAX_DIM] = {0};
+  r->pending = rf__upbuf_new(key_arity, dim, 0);
+  r->new_pending = rf__upbuf_new(key_arity, dim, 0);
+  r->acc_out = rf__upbuf_new(out_val_arity, 0, 0);
+  r->desired.buf = rf__upbuf_new(out_val_arity, 0, 0);
+  r->produced = rf__upbuf_new(out_val_arity, dim, 0);
+  r->out_spine = rf__spine_new(key_arity, out_val_arity, dim);
+  rf__builder_init(&r->builder, key_arity, out_val_arity, dim);
+  if (!r->pending || !r->new_pending || !r->acc_out || !r->desired.buf || !r->produced ||
+      !r->out_spine || rf__antichain_set1(&r->upper, zero) < 0)
+    return RF_ENOMEM;
+  r->out_reader = rf__spine_reader_new(r->out_spine);
+  return r->out_reader ? 0 : RF_ENOMEM;
+}
+
+/* Several workers: a replica reduces its worker's keys, reading its
+ * worker's input trace. */
+static int reduce_clone(const rf__op *src, rf__op *dst) {
+  const reduce_op *from = (const reduce_op *)src;
+  reduce_op *r = (reduce_op *)dst;
+  if (reduce_init(r, from->key_arity, from->in_val_arity, from->out_val_arity, from->fn,
+                  from->ctx) < 0)
+    return RF_ENOMEM;
+  r->in_reader = rf__spine_reader_new(rf__op_trace(dst->in[0].src));
+  return r->in_reader ? 0 : RF_ENOMEM;
+}
+
+static const rf__op_class reduce_class = {.name = "reduce",
+                                          .run = reduce_run,
+                                          .destroy = reduce_destroy,
+                                          .idle = reduce_idle,
+                                          .spine = reduce_spine,
+                                          .clone = reduce_clone};
 
 int rf_reduce_push(rf_reduce_out *out, const rf_value *val, rf_diff count) {
   if (!out) return rf__error(RF_EINVAL, "rf_reduce_push: output is NULL");
@@ -471,28 +512,8 @@ rf_arr *rf_reduce(rf_arr *in, uint32_t out_val_arity, rf_reduce_fn fn, void *ctx
   reduce_op *r = (reduce_op *)rf__op_new(g, in->op->scope, &reduce_class, sizeof *r, 1, dim,
                                          in->key_arity + out_val_arity);
   if (!r) return NULL;
-  r->key_arity = in->key_arity;
-  r->in_val_arity = in->val_arity;
-  r->out_val_arity = out_val_arity;
-  r->fn = fn;
-  r->ctx = ctx;
-  rf__antichain_init(&r->upper, dim);
-  uint64_t zero[RF_MAX_DIM] = {0};
-  r->pending = rf__upbuf_new(in->key_arity, dim, 0);
-  r->new_pending = rf__upbuf_new(in->key_arity, dim, 0);
-  r->acc_out = rf__upbuf_new(out_val_arity, 0, 0);
-  r->desired.buf = rf__upbuf_new(out_val_arity, 0, 0);
-  r->produced = rf__upbuf_new(out_val_arity, dim, 0);
-  r->out_spine = rf__spine_new(in->key_arity, out_val_arity, dim);
-  rf__builder_init(&r->builder, in->key_arity, out_val_arity, dim);
-  if (!r->pending || !r->new_pending || !r->acc_out || !r->desired.buf || !r->produced ||
-      !r->out_spine || rf__antichain_set1(&r->upper, zero) < 0) {
-    rf__graph_build_error(g, rf__error(RF_ENOMEM, "rf_reduce: out of memory"));
-    return NULL;
-  }
-  r->in_reader = rf__arr_reader(in);
-  r->out_reader = rf__spine_reader_new(r->out_spine);
-  if (!r->in_reader || !r->out_reader) {
+  if (reduce_init(r, in->key_arity, in->val_arity, out_val_arity, fn, ctx) < 0 ||
+      !(r->in_reader = rf__arr_reader(in))) {
     rf__graph_build_error(g, rf__error(RF_ENOMEM, "rf_reduce: out of memory"));
     return NULL;
   }

@@ -6,9 +6,11 @@
  * complete time (or stays at the time given to rf_view_retain_from), so the
  * states it can be asked about stay readable while older history compacts.
  *
- * Threads: the operator runs on the worker that drives the graph. Lookups
- * and scans may come from ANY thread at any time: they read only what the
- * worker publishes:
+ * Threads: the operator runs on the worker that drives the graph (with
+ * several workers, every worker has a replica of it over its own shard of
+ * the keys; a lookup asks the replica that owns the key, a scan reads them
+ * all). Lookups and scans may come from ANY thread at any time: they read
+ * only what the workers publish:
  *   - the spine's immutable batch list (rf__spine_snapshot: epoch-protected,
  *     the batches referenced, so a merge cannot free them under a reader);
  *   - `pub_frontier`, the first incomplete time, stored when progress
@@ -17,6 +19,9 @@
  *     logical frontier moves, so a snapshot compacted to some since is
  *     published after that since: a reader that loads the snapshot first and
  *     then checks t >= pub_since never reads times merged past t.
+ * A reader loads the frontier BEFORE the snapshot: every batch with times
+ * before a published frontier was in the spine before that frontier was
+ * published, and batches added since hold only later times.
  * rf_view_retain_from, from any thread, stores a request that the worker
  * honours the next time it moves since (see retain_from for the ordering).
  */
@@ -24,6 +29,7 @@
 #include "common/atomic.h"
 #include "common/error.h"
 #include "common/sort.h"
+#include "dataflow/exchange.h"
 #include "dataflow/graph.h"
 #include "operators/ops.h"
 
@@ -114,7 +120,43 @@ static void view_destroy(rf__op *op) {
   rf__antichain_free(&v->upper);
 }
 
-static const rf__op_class view_class = {"view", view_run, view_destroy, NULL, NULL};
+static int view_init(rf_view *v, rf__spine *spine) {
+  v->spine = spine;
+  v->op.on_frontier = publish_frontier;
+  rf__antichain_init(&v->upper, 1);
+  uint64_t zero = 0;
+  if (rf__antichain_set1(&v->upper, &zero) < 0 || rf__spine_publish_enable(spine) < 0)
+    return RF_ENOMEM;
+  return 0;
+}
+
+/* Several workers: a replica views its worker's shard of the arrangement. */
+static int view_clone(const rf__op *src, rf__op *dst) {
+  const rf_view *from = (const rf_view *)src;
+  rf_view *v = (rf_view *)dst;
+  v->key_arity = from->key_arity;
+  v->val_arity = from->val_arity;
+  /* Atomic: rf_view_retain_from may store it on any thread. */
+  v->retain_req = rf__atomic_load_relaxed_64(&from->retain_req);
+  if (view_init(v, rf__op_trace(dst->in[0].src)) < 0) return RF_ENOMEM;
+  v->reader = rf__spine_reader_new(v->spine);
+  return v->reader ? 0 : RF_ENOMEM;
+}
+
+static const rf__op_class view_class = {.name = "view",
+                                        .run = view_run,
+                                        .destroy = view_destroy,
+                                        .clone = view_clone};
+
+/* The replicas of a view: one per worker once started, else the one. */
+static uint32_t n_replicas(const rf_view *v) {
+  return rf__graph_building(v->op.g) ? 1 : rf__graph_workers(v->op.g);
+}
+
+static rf_view *replica(const rf_view *v, uint32_t w) {
+  if (w == 0) return (rf_view *)v;
+  return (rf_view *)rf__op_peer(&v->op, rf__graph_all_workers(v->op.g), w);
+}
 
 rf_view *rf_view_new(rf_arr *a) {
   if (!a) return NULL;
@@ -129,12 +171,8 @@ rf_view *rf_view_new(rf_arr *a) {
   if (!v) return NULL;
   v->key_arity = a->key_arity;
   v->val_arity = a->val_arity;
-  v->spine = a->spine;
   v->retain_req = NO_RETAIN;
-  v->op.on_frontier = publish_frontier;
-  rf__antichain_init(&v->upper, 1);
-  uint64_t zero = 0;
-  if (rf__antichain_set1(&v->upper, &zero) < 0 || rf__spine_publish_enable(a->spine) < 0) {
+  if (view_init(v, a->spine) < 0) {
     rf__graph_build_error(g, rf__error(RF_ENOMEM, "rf_view_new: out of memory"));
     return NULL;
   }
@@ -150,9 +188,14 @@ int rf_view_retain_from(rf_view *v, rf_time t) {
    * worker moved since past t before seeing the request, we see its new
    * since here and report it; otherwise it sees the request and stops at t.
    * Atomics: the worker reads retain_req and writes pub_since. */
-  rf__atomic_store_relaxed_64(&v->retain_req, t);
+  uint32_t n = n_replicas(v);
+  for (uint32_t w = 0; w < n; w++) rf__atomic_store_relaxed_64(&replica(v, w)->retain_req, t);
   rf__atomic_fence_seq_cst();
-  rf_time since = rf__atomic_load_relaxed_64(&v->pub_since);
+  rf_time since = 0;
+  for (uint32_t w = 0; w < n; w++) {
+    rf_time s = rf__atomic_load_relaxed_64(&replica(v, w)->pub_since);
+    if (s > since) since = s;
+  }
   if (t < since)
     return rf__error(RF_ECOMPACTED, "rf_view_retain_from: times before %llu are already "
                                     "compacted; cannot retain from %llu",
@@ -162,18 +205,32 @@ int rf_view_retain_from(rf_view *v, rf_time t) {
 
 rf_time rf_view_frontier(const rf_view *v) {
   if (!v || rf__graph_building(v->op.g)) return 0;
-  /* Acquire: pairs with publish_frontier's release (the worker's thread). */
-  return rf__atomic_load_acquire_64(&v->pub_frontier);
+  /* The least over the replicas (each worker publishes its own; they
+   * agree once a round's decide is done everywhere). Acquire: pairs with
+   * publish_frontier's release (each worker's thread). */
+  rf_time f = UINT64_MAX;
+  for (uint32_t w = 0, n = n_replicas(v); w < n; w++) {
+    rf_time fw = rf__atomic_load_acquire_64(&replica(v, w)->pub_frontier);
+    if (fw < f) f = fw;
+  }
+  return f;
 }
 
-/* Resolves t (RF_TIME_LATEST included) to a readable time or an error.
- * Called after the snapshot was taken (see the top of the file). */
-static int readable_time(const rf_view *v, rf_time *t, const char *fn) {
-  if (rf__graph_building(v->op.g)) return rf__error(RF_ESTATE, "%s: call rf_graph_start first", fn);
-  rf_time frontier = rf_view_frontier(v);
-  /* Atomic: the worker moves it concurrently (ordered after the snapshot
-   * load by that load's acquire; see the top). */
-  rf_time since = rf__atomic_load_relaxed_64(&v->pub_since);
+/* The greatest since over the replicas. Atomic: the workers move it
+ * concurrently (ordered after the snapshot load by that load's acquire;
+ * see the top). */
+static rf_time view_since(const rf_view *v) {
+  rf_time since = 0;
+  for (uint32_t w = 0, n = n_replicas(v); w < n; w++) {
+    rf_time s = rf__atomic_load_relaxed_64(&replica(v, w)->pub_since);
+    if (s > since) since = s;
+  }
+  return since;
+}
+
+/* Resolves t (RF_TIME_LATEST included) against the frontier loaded before
+ * the snapshot; checks it is still readable after (see the top). */
+static int complete_time(rf_time frontier, rf_time *t, const char *fn) {
   if (*t == RF_TIME_LATEST) {
     if (frontier == 0) return rf__error(RF_EPENDING, "%s: no time is complete yet", fn);
     *t = frontier == UINT64_MAX ? UINT64_MAX - 1 : frontier - 1;
@@ -182,10 +239,14 @@ static int readable_time(const rf_view *v, rf_time *t, const char *fn) {
     return rf__error(RF_EPENDING, "%s: time %llu is not complete (the view is complete "
                                   "before %llu)",
                      fn, (unsigned long long)*t, (unsigned long long)frontier);
-  if (*t < since)
+  return 0;
+}
+
+static int uncompacted_time(rf_time since, rf_time t, const char *fn) {
+  if (t < since)
     return rf__error(RF_ECOMPACTED, "%s: time %llu has been compacted away (the view keeps "
                                     "times from %llu; see rf_view_retain_from)",
-                     fn, (unsigned long long)*t, (unsigned long long)since);
+                     fn, (unsigned long long)t, (unsigned long long)since);
   return 0;
 }
 
@@ -211,23 +272,47 @@ static int visit_key(rf__cursor *c, rf_time t, rf_view_fn fn, void *ctx) {
   return 0;
 }
 
-/* A cursor over the view's published batches, with t checked against the
- * frontier and since published no earlier than the snapshot. */
-static int open_at(rf_view *v, rf_time *t, rf__cursor *c, const char *fn) {
-  rf__batch **list;
-  uint32_t n;
-  RF_FORWARD_IF_ERROR(rf__spine_snapshot(v->spine, &list, &n));
-  int rc = readable_time(v, t, fn);
-  if (rc == 0) rc = rf__cursor_init(c, list, n);
-  for (uint32_t i = 0; i < n; i++) rf__batch_unref(list[i]); /* the cursor holds its own */
-  rf__free(list);
+/* A cursor over the published batches of the replicas that hold `key`
+ * (all of them when key is NULL), with t checked against the frontier
+ * loaded before the snapshots and the since loaded after (see the top). */
+static int open_at(rf_view *v, const rf_value *key, rf_time *t, rf__cursor *c, const char *fn) {
+  if (rf__graph_building(v->op.g)) return rf__error(RF_ESTATE, "%s: call rf_graph_start first", fn);
+  uint32_t n = n_replicas(v);
+  uint32_t first = key ? rf__exchange_route(key, v->key_arity, n) : 0;
+  uint32_t last = key ? first + 1 : n;
+  RF_FORWARD_IF_ERROR(complete_time(rf_view_frontier(v), t, fn));
+  rf__batch **all = NULL;
+  uint32_t n_all = 0;
+  size_t cap = 0;
+  int rc = 0;
+  for (uint32_t w = first; w < last && rc == 0; w++) {
+    rf__batch **list;
+    uint32_t k;
+    if ((rc = rf__spine_snapshot(replica(v, w)->spine, &list, &k)) < 0) break;
+    if (first + 1 == last) {
+      all = list;
+      n_all = k;
+      break;
+    }
+    if (rf__grow((void **)&all, &cap, n_all + k, sizeof *all) < 0) {
+      rc = rf__error(RF_ENOMEM, "%s: out of memory", fn);
+      for (uint32_t i = 0; i < k; i++) rf__batch_unref(list[i]);
+    } else {
+      for (uint32_t i = 0; i < k; i++) all[n_all++] = list[i];
+    }
+    rf__free(list);
+  }
+  if (rc == 0) rc = uncompacted_time(view_since(v), *t, fn);
+  if (rc == 0) rc = rf__cursor_init(c, all, n_all);
+  for (uint32_t i = 0; i < n_all; i++) rf__batch_unref(all[i]); /* the cursor holds its own */
+  rf__free(all);
   return rc;
 }
 
 int rf_view_lookup(rf_view *v, const rf_value *key, rf_time t, rf_view_fn fn, void *ctx) {
   if (!v || !key || !fn) return rf__error(RF_EINVAL, "rf_view_lookup: NULL argument");
   rf__cursor c;
-  RF_FORWARD_IF_ERROR(open_at(v, &t, &c, "rf_view_lookup"));
+  RF_FORWARD_IF_ERROR(open_at(v, key, &t, &c, "rf_view_lookup"));
   int rc = 0;
   rf__cursor_seek_key(&c, key);
   if (rf__cursor_key_valid(&c) && rf__words_cmp(rf__cursor_key(&c), key, v->key_arity) == 0)
@@ -239,7 +324,7 @@ int rf_view_lookup(rf_view *v, const rf_value *key, rf_time t, rf_view_fn fn, vo
 int rf_view_scan(rf_view *v, rf_time t, rf_view_fn fn, void *ctx) {
   if (!v || !fn) return rf__error(RF_EINVAL, "rf_view_scan: NULL argument");
   rf__cursor c;
-  RF_FORWARD_IF_ERROR(open_at(v, &t, &c, "rf_view_scan"));
+  RF_FORWARD_IF_ERROR(open_at(v, NULL, &t, &c, "rf_view_scan"));
   int rc = 0;
   for (; rc == 0 && rf__cursor_key_valid(&c); rf__cursor_step_key(&c)) rc = visit_key(&c, t, fn, ctx);
   rf__cursor_free(&c);
@@ -251,14 +336,24 @@ int rf_graph_stats(rf_graph *g, rf_stats *out) {
   out->retained_updates = 0;
   out->retained_batches = 0;
   out->retained_bytes = 0;
-  size_t n = rf__graph_n_ops(g);
-  for (size_t i = 0; i < n; i++) {
-    rf__op *op = rf__graph_op(g, i);
-    if (!op->cls->spine) continue;
-    rf__spine *s = op->cls->spine(op);
-    out->retained_updates += rf__spine_updates(s);
-    out->retained_batches += rf__spine_batches(s);
-    out->retained_bytes += rf__spine_bytes(s);
+  if (rf__graph_workers(g) > 1 && !rf__graph_building(g)) {
+    /* The workers' figures as of their last round (published atomically). */
+    for (uint32_t w = 0; w < rf__graph_workers(g); w++) {
+      rf__worker *wk = rf__graph_worker(g, w);
+      out->retained_updates += rf__atomic_load_relaxed_64(&wk->stat_updates);
+      out->retained_batches += rf__atomic_load_relaxed_64(&wk->stat_batches);
+      out->retained_bytes += rf__atomic_load_relaxed_64(&wk->stat_bytes);
+    }
+  } else {
+    rf__worker *wk = rf__graph_worker(g, 0);
+    for (size_t i = 0; i < wk->n_ops; i++) {
+      rf__op *op = wk->ops[i];
+      if (!op->cls->spine) continue;
+      rf__spine *s = op->cls->spine(op);
+      out->retained_updates += rf__spine_updates(s);
+      out->retained_batches += rf__spine_batches(s);
+      out->retained_bytes += rf__spine_bytes(s);
+    }
   }
   rf__alloc_stats(&out->allocated_bytes, &out->resident_bytes);
   return 0;

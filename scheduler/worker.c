@@ -1,5 +1,8 @@
 /*
- * worker.c: the scheduler's step loop (one worker, on the calling thread).
+ * worker.c: the scheduler's step loop for one worker, on the calling
+ * thread, and the public calls that drive a graph (rf_graph_step,
+ * rf_graph_run). With several workers the workers run on their own threads
+ * (parallel.c) and these calls wait for them.
  *
  * A step runs, in topological order, every operator that has work: queued
  * messages, a changed input frontier (progress tracking marks it active),
@@ -15,6 +18,7 @@
  */
 #include "common/error.h"
 #include "dataflow/graph.h"
+#include "scheduler/sched.h"
 
 /* Merge work granted per idle step, in updates moved. */
 #define IDLE_FUEL ((size_t)1 << 20)
@@ -26,11 +30,10 @@ static int run_op(rf_graph *g, rf__op *op) {
   return 0;
 }
 
-static int idle_work(rf_graph *g) {
+static int idle_work(rf_graph *g, rf__worker *wk) {
   int more = 0;
-  size_t n = rf__graph_n_ops(g);
-  for (size_t i = 0; i < n; i++) {
-    rf__op *op = rf__graph_op(g, i);
+  for (size_t i = 0; i < wk->n_ops; i++) {
+    rf__op *op = wk->topo[i];
     if (!op->cls->idle) continue;
     int rc = op->cls->idle(op, IDLE_FUEL);
     if (rc < 0) return rf__graph_fail(g, rc);
@@ -39,33 +42,45 @@ static int idle_work(rf_graph *g) {
   return more;
 }
 
-int rf_graph_step(rf_graph *g) {
-  if (!g) return rf__error(RF_EINVAL, "rf_graph_step: graph is NULL");
-  RF_FORWARD_IF_ERROR(rf__graph_check_running(g, "rf_graph_step"));
-  if (rf__graph_progress_dirty(g)) RF_FORWARD_IF_ERROR(rf__progress_recompute(g));
-  size_t n = rf__graph_n_ops(g);
+static int step_one_worker(rf_graph *g) {
+  rf__worker *wk = rf__graph_worker(g, 0);
+  if (wk->dirty) RF_FORWARD_IF_ERROR(rf__progress_recompute(wk));
+  size_t n = wk->n_ops;
   int did = 0;
   for (size_t i = 0; i < n; i++) {
-    rf__op *op = rf__graph_op(g, i);
+    rf__op *op = wk->topo[i];
     if (!op->active) continue;
     RF_FORWARD_IF_ERROR(run_op(g, op));
     did = 1;
   }
+  /* An operator may have asked for a frontier that could not be computed
+   * (the graph failed inside rf__port_frontier): report it now. */
+  if (rf__graph_failed(g)) return rf__graph_check_running(g, "rf_graph_step");
   /* Frontiers may have moved during the step; recompute so that operators
    * whose frontier changed are active for the next step. */
-  if (rf__graph_progress_dirty(g)) RF_FORWARD_IF_ERROR(rf__progress_recompute(g));
-  for (size_t i = 0; !did && i < n; i++) did = rf__graph_op(g, i)->active;
+  if (wk->dirty) RF_FORWARD_IF_ERROR(rf__progress_recompute(wk));
+  for (size_t i = 0; !did && i < n; i++) did = wk->topo[i]->active;
   if (!did) {
-    int more = idle_work(g);
+    int more = idle_work(g, wk);
     if (more < 0) return more;
     did = more;
   }
   return did;
 }
 
+int rf_graph_step(rf_graph *g) {
+  if (!g) return rf__error(RF_EINVAL, "rf_graph_step: graph is NULL");
+  RF_FORWARD_IF_ERROR(rf__graph_check_running(g, "rf_graph_step"));
+  if (rf__graph_workers(g) > 1) return rf__sched_wait_idle(g, "rf_graph_step");
+  return step_one_worker(g);
+}
+
 int rf_graph_run(rf_graph *g) {
+  if (!g) return rf__error(RF_EINVAL, "rf_graph_run: graph is NULL");
+  RF_FORWARD_IF_ERROR(rf__graph_check_running(g, "rf_graph_run"));
+  if (rf__graph_workers(g) > 1) return rf__sched_wait_idle(g, "rf_graph_run");
   int rc;
-  while ((rc = rf_graph_step(g)) > 0) {
+  while ((rc = step_one_worker(g)) > 0) {
   }
   return rc;
 }
