@@ -62,7 +62,7 @@ for size in $sizes; do
     printf '%-10s %-7s %-9s %-10s %-16s %-12s %-10s %s\n' "$size" "$w" \
       "$(field initial_s "$s")" "$(field round_median_ms "$s")" \
       "$(field round_p90_ms "$s")/$(field round_p99_ms "$s")" \
-      "$(field updates_per_s "$s")" "$((rss / 1000000)) MB" "$(field check_ref "$s")"
+      "$(field changes_per_s "$s")" "$((rss / 1000000)) MB" "$(field check_ref "$s")"
   done
 done
 echo "(per-round JSON lines: $build/bfs_<size>_w<workers>.jsonl)"

@@ -15,7 +15,12 @@ static void bench_usage(FILE *f) {
           "\n"
           "workloads:\n"
           "  bfs   BFS from node 0 under edge churn, as differential-dataflow's\n"
-          "        bfs example (see `rhizoflow bench bfs --help`)\n");
+          "        bfs example (see `rhizoflow bench bfs --help`)\n"
+          "\n"
+          "every workload takes --workers W: the worker threads that run the\n"
+          "dataflow, 1 to 64 (default 1). Output: JSON lines, one per round, then a\n"
+          "summary with the worker count, round latency (median, p90, p99) and\n"
+          "throughput (rounds_per_s, changes_per_s).\n");
 }
 
 int rf_cli_bench(int argc, char **argv) {

@@ -33,13 +33,15 @@ static void demo_usage(FILE *f) {
           "  --edges M            edges (default 1M)\n"
           "  --batch B            changes per round (default 1000)\n"
           "  --rounds R           rounds (default 20)\n"
-          "  --workers W          worker threads (default 1; this version runs 1)\n"
+          "  --workers W          worker threads that run the dataflow, 1 to %u\n"
+          "                       (default 1)\n"
           "  --generator dd|fast  the random graph: dd is the Rust\n"
           "                       differential-dataflow example's (default), fast\n"
           "                       a cheaper one of the same shape\n"
           "  -h, --help           this message\n"
           "\n"
-          "exit status: 0 ok, 1 runtime failure, 2 usage error\n");
+          "exit status: 0 ok, 1 runtime failure, 2 usage error\n",
+          (unsigned)RFW_MAX_WORKERS);
 }
 
 static int demo_parse(int argc, char **argv, demo_opts *o) {
@@ -60,7 +62,8 @@ static int demo_parse(int argc, char **argv, demo_opts *o) {
     } else if (strcmp(a, "--rounds") == 0) {
       if (!(rc = rfw_opt_count(argc, argv, &i, 0, UINT32_MAX / 2, &v, prog, stderr))) o->rounds = (uint32_t)v;
     } else if (strcmp(a, "--workers") == 0) {
-      if (!(rc = rfw_opt_count(argc, argv, &i, 1, 1024, &v, prog, stderr))) o->workers = (uint32_t)v;
+      if (!(rc = rfw_opt_count(argc, argv, &i, 1, RFW_MAX_WORKERS, &v, prog, stderr)))
+        o->workers = (uint32_t)v;
     } else if (strcmp(a, "--generator") == 0) {
       if (i + 1 >= argc || rfw_gen_kind_parse(argv[i + 1], &o->gen) != 0) {
         fprintf(stderr, "%s: bad value '%s' for --generator: expected dd or fast\n", prog,
@@ -116,11 +119,6 @@ static void print_histogram(rfw_bfs_hist *h, uint32_t nodes) {
     printf(" %zu:%" PRId64, d, h->count[d]);
   printf("\n");
   pthread_mutex_unlock(&h->lock);
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
 }
 
 int rf_cli_demo(int argc, char **argv) {
@@ -201,14 +199,14 @@ int rf_cli_demo(int argc, char **argv) {
     ups0 = ups;
     downs0 = downs;
   }
+  printf("\n");
   if (o.rounds) {
-    qsort(lat, o.rounds, sizeof *lat, cmp_double);
-    double med = o.rounds % 2 ? lat[o.rounds / 2]
-                              : (lat[o.rounds / 2 - 1] + lat[o.rounds / 2]) / 2;
-    printf("\nafter %" PRIu32 " rounds: median round %.3f ms, %.0f changes/s; ", o.rounds,
-           med, total > 0 ? 2.0 * o.batch * o.rounds / total : 0.0);
-  } else {
-    printf("\n");
+    rfw_sort_doubles(lat, o.rounds);
+    printf("after %" PRIu32 " rounds with %" PRIu32 " worker%s: round latency median %.3f ms, "
+           "p99 %.3f ms; %.1f rounds/s, %.0f changes/s; ",
+           o.rounds, o.workers, o.workers > 1 ? "s" : "", rfw_median(lat, o.rounds),
+           rfw_percentile(lat, o.rounds, 0.99), total > 0 ? o.rounds / total : 0.0,
+           total > 0 ? 2.0 * o.batch * o.rounds / total : 0.0);
   }
   printf("peak RSS %.1f MB\n", (double)rfw_peak_rss_bytes() / 1e6);
   print_histogram(&run->bfs.hist, o.nodes);

@@ -39,7 +39,9 @@ static void usage(FILE *f) {
     fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
   fprintf(f,
           "\n"
-          "`rhizoflow <command> --help` describes a command's options.\n"
+          "`rhizoflow <command> --help` describes a command's options. The\n"
+          "commands that run a dataflow (demo, bench) take --workers W: the\n"
+          "worker threads that run it, 1 to 64 (default 1).\n"
           "exit status: 0 ok, 1 runtime failure, 2 usage error\n");
 }
 

@@ -240,6 +240,9 @@ int rf__replicate(rf_graph *g, uint32_t w, rf__worker **out);
 /* The spine an arrangement operator's output carries (looking through
  * entered arrangements), or NULL. */
 rf__spine *rf__op_trace(rf__op *op);
+/* Several workers: submits what the calling thread staged in input
+ * handles (operators/basic.c); called by the calls that wait. */
+void rf__inputs_submit_own(rf_graph *g);
 /* 0 if the graph is running; else the error to return from `fn`. */
 int rf__graph_check_running(rf_graph *g, const char *fn);
 bool rf__graph_failed(const rf_graph *g);

@@ -22,11 +22,25 @@
  *   - Values are 64-bit words in an order-preserving encoding; use the
  *     rf_from_* / rf_to_* helpers below to convert. u64 values are unchanged.
  *
- * Threads: this version runs the dataflow on the thread that calls
- * rf_graph_step(), rf_probe_wait() or rf_graph_run(); a graph and its
- * handles must be used from one thread at a time, except live views
- * (rf_view_lookup, rf_view_scan, rf_view_frontier, rf_view_retain_from),
- * which any thread may use while another runs the dataflow.
+ * Threads: with one worker (rf_config.workers 0 or 1) the dataflow runs
+ * on the thread that calls rf_graph_step(), rf_probe_wait() or
+ * rf_graph_run(). With W > 1 workers, rf_graph_start() starts W worker
+ * threads that run it on their own, each over its shard of the keys, and
+ * park (no CPU) when there is nothing to do; rf_graph_step/run and
+ * rf_probe_wait then wait for them. Either way:
+ *   - build (and start, destroy) the graph from one thread;
+ *   - each input handle is used from one thread at a time (any thread but
+ *     a worker); its staged updates go to the workers when its time
+ *     advances, when it is flushed or closed, when 64k are staged, or when
+ *     the thread that fed it waits (rf_graph_step, rf_graph_run,
+ *     rf_probe_wait);
+ *   - live views (rf_view_lookup, rf_view_scan, rf_view_frontier,
+ *     rf_view_retain_from), rf_probe_done and rf_graph_stats may be used
+ *     from any thread at any time: they never block the workers;
+ *   - user callbacks (map, filter, inspect, join and reduce functions) may
+ *     run on several worker threads at once: they must be thread-safe.
+ * An error in any worker stops the dataflow; every call that waits on it
+ * returns the error.
  */
 #ifndef RHIZOFLOW_H
 #define RHIZOFLOW_H
@@ -140,7 +154,8 @@ typedef struct rf_probe rf_probe; /* observes a collection's frontier */
 typedef struct rf_view rf_view;   /* a captured, readable arrangement */
 
 typedef struct rf_config {
-  uint32_t workers; /* worker threads; 0 or 1: one, on the calling thread */
+  uint32_t workers; /* worker threads, 1 to 64; 0 or 1: one, on the calling
+                       thread (see Threads above) */
 } rf_config;
 
 /* Creates an empty graph. cfg may be NULL for defaults. */
@@ -155,10 +170,13 @@ RF_API int rf_graph_start(rf_graph *g);
 /* Runs every operator that has work once. Returns 1 if any work was done,
  * 0 if none was possible, or a negative error (a callback failed, memory
  * ran out). After an error the graph stays failed: every later call
- * returns the same error. */
+ * returns the same error. With several workers: waits until the workers
+ * have processed everything submitted so far and found no more work, and
+ * returns 0 (or the error). */
 RF_API int rf_graph_step(rf_graph *g);
 /* Steps until no work remains. With every input closed this computes
- * everything; with open inputs it computes everything their times allow. */
+ * everything; with open inputs it computes everything their times allow.
+ * With several workers: waits for them, as rf_graph_step. */
 RF_API int rf_graph_run(rf_graph *g);
 
 /* ------------------------------------------------------------------ */

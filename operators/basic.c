@@ -8,6 +8,7 @@
  * capability (rule 1 of graph.h: they send at the times of the message they
  * are handling).
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -32,10 +33,12 @@
  *
  * Several workers: the handle is used on a thread that is not a worker, so
  * it never touches what the workers use. It stages updates in its own
- * buffer and submits them (on advance, flush, close, or a full buffer) to
- * the input operator of one worker's replica, in turn, through that
- * replica's MPSC queue; then it publishes its time (or that it closed) in
- * the handle's atomics and bumps the scheduler's submission count. A
+ * buffer and submits them (when the time advances, on flush, close, a full
+ * buffer, or when the thread that feeds it waits on the graph) to the
+ * input operator of one worker's replica, in turn, through that replica's
+ * MPSC queue; it publishes its time (the oldest staged time while updates
+ * are staged, or that it closed) in the handle's atomics and bumps the
+ * scheduler's submission count. A
  * worker's input operator loads the published time (acquire) BEFORE it
  * drains its queue, so every submission at a time older than the one it
  * then holds is drained first: its capability never passes data it has
@@ -51,6 +54,11 @@ struct rf_input {
   size_t last_sent;  /* rows of the last buffer sent: the next one's size hint */
   bool closed;
   uint32_t next_worker; /* several workers: the replica that gets the next submission */
+  /* Several workers: the thread that last fed the handle (a pthread_t),
+   * whose waits submit what it staged. Atomic: stored by the feeding
+   * thread, loaded by waiting threads. */
+  uint64_t feeder;
+
   /* Several workers, published by the handle (in worker 0's struct). Atomic:
    * stored by the handle's thread (release), loaded by every worker. */
   uint64_t pub_time;
@@ -103,11 +111,34 @@ static int input_submit(rf_input *in) {
 /* Several workers, the handle's thread: publishes the time (after the
  * submissions it covers) and wakes the workers. */
 static void input_publish(rf_input *in) {
+  rf_time t = has_staged(in) ? in->staged_lo : in->time;
+  /* Atomic: only this thread stores it; relaxed to compare. */
+  if (!in->closed && rf__atomic_load_relaxed_64(&in->pub_time) == t) return;
   /* Release: submissions pushed before are visible to a worker that loads
    * the new time. */
-  rf__atomic_store_release_64(&in->pub_time, in->time);
+  rf__atomic_store_release_64(&in->pub_time, t);
   if (in->closed) rf__atomic_store_release_32(&in->pub_closed, 1);
   rf__sched_submitted(in->op.g);
+}
+
+static void note_feeder(rf_input *in) {
+  /* Atomic: waiting threads compare it with themselves. */
+  rf__atomic_store_relaxed_64(&in->feeder, (uint64_t)pthread_self());
+}
+
+static const rf__op_class input_class;
+
+void rf__inputs_submit_own(rf_graph *g) {
+  rf__worker *wk = rf__graph_worker(g, 0);
+  uint64_t self = (uint64_t)pthread_self();
+  for (size_t i = 0; i < wk->n_ops; i++) {
+    if (wk->ops[i]->cls != &input_class) continue;
+    rf_input *in = (rf_input *)wk->ops[i];
+    /* Atomic: another thread may be feeding this input; then it is not
+     * ours, and its staging buffer is not touched. */
+    if (rf__atomic_load_relaxed_64(&in->feeder) != self || in->closed) continue;
+    if (has_staged(in) && input_submit(in) == 0) input_publish(in);
+  }
 }
 
 /* Sends the staged updates, then moves the capability to the current
@@ -246,6 +277,7 @@ int rf_input_update(rf_input *in, const rf_value *rec, uint32_t arity, rf_diff d
     return rf__error(RF_ENOMEM, "rf_input_update: out of memory");
   /* Large staging buffers go out early: the input's capability covers
    * them, and downstream can start consolidating. */
+  if (several_workers(in)) note_feeder(in);
   if (in->staged->n >= ((size_t)1 << 16)) return input_send(in);
   return 0;
 }
@@ -271,7 +303,11 @@ int rf_input_advance_to(rf_input *in, rf_time t) {
                      in->label, (unsigned long long)in->time, (unsigned long long)t);
   if (t == in->time) return 0;
   in->time = t;
-  if (several_workers(in)) return input_send(in);
+  if (several_workers(in)) {
+    /* Staged updates go out now (see the top of this section). */
+    note_feeder(in);
+    return input_send(in);
+  }
   /* Staged updates go out when the next step runs the input; until then
    * the capability stays at the oldest of them. */
   if (has_staged(in)) {
@@ -600,8 +636,10 @@ int rf_probe_wait(rf_probe *p, rf_time t) {
   if (!p) return rf__error(RF_EINVAL, "rf_probe_wait: probe is NULL");
   RF_FORWARD_IF_ERROR(rf__graph_check_running(p->op.g, "rf_probe_wait"));
   probe_wait w = {p, t};
-  if (rf__graph_workers(p->op.g) > 1)
+  if (rf__graph_workers(p->op.g) > 1) {
+    rf__inputs_submit_own(p->op.g);
     return rf__sched_wait_until(p->op.g, probe_wait_done, probe_stalled, &w, "rf_probe_wait");
+  }
   while (!rf_probe_done(p, t)) {
     int rc = rf_graph_step(p->op.g);
     if (rc < 0) return rc;

@@ -25,6 +25,8 @@
  * rf_view_retain_from, from any thread, stores a request that the worker
  * honours the next time it moves since (see retain_from for the ordering).
  */
+#include <sched.h>
+
 #include "common/alloc.h"
 #include "common/atomic.h"
 #include "common/error.h"
@@ -275,8 +277,7 @@ static int visit_key(rf__cursor *c, rf_time t, rf_view_fn fn, void *ctx) {
 /* A cursor over the published batches of the replicas that hold `key`
  * (all of them when key is NULL), with t checked against the frontier
  * loaded before the snapshots and the since loaded after (see the top). */
-static int open_at(rf_view *v, const rf_value *key, rf_time *t, rf__cursor *c, const char *fn) {
-  if (rf__graph_building(v->op.g)) return rf__error(RF_ESTATE, "%s: call rf_graph_start first", fn);
+static int open_once(rf_view *v, const rf_value *key, rf_time *t, rf__cursor *c, const char *fn) {
   uint32_t n = n_replicas(v);
   uint32_t first = key ? rf__exchange_route(key, v->key_arity, n) : 0;
   uint32_t last = key ? first + 1 : n;
@@ -307,6 +308,26 @@ static int open_at(rf_view *v, const rf_value *key, rf_time *t, rf__cursor *c, c
   for (uint32_t i = 0; i < n_all; i++) rf__batch_unref(all[i]); /* the cursor holds its own */
   rf__free(all);
   return rc;
+}
+
+/* With several workers each replica compacts as its own frontier moves, so
+ * for a moment the latest time complete everywhere may already be
+ * compacted somewhere: the replicas agree again within a round. */
+#define LATEST_RETRIES 1000
+
+/* A cursor over the published batches of the replicas that hold `key`
+ * (all of them when key is NULL), with t checked against the frontier
+ * loaded before the snapshots and the since loaded after (see the top).
+ * RF_TIME_LATEST is retried while it is caught between replicas. */
+static int open_at(rf_view *v, const rf_value *key, rf_time *t, rf__cursor *c, const char *fn) {
+  if (rf__graph_building(v->op.g)) return rf__error(RF_ESTATE, "%s: call rf_graph_start first", fn);
+  rf_time asked = *t;
+  for (int attempt = 0;; attempt++) {
+    *t = asked;
+    int rc = open_once(v, key, t, c, fn);
+    if (rc != RF_ECOMPACTED || asked != RF_TIME_LATEST || attempt == LATEST_RETRIES) return rc;
+    sched_yield();
+  }
 }
 
 int rf_view_lookup(rf_view *v, const rf_value *key, rf_time t, rf_view_fn fn, void *ctx) {

@@ -71,14 +71,20 @@ static int step_one_worker(rf_graph *g) {
 int rf_graph_step(rf_graph *g) {
   if (!g) return rf__error(RF_EINVAL, "rf_graph_step: graph is NULL");
   RF_FORWARD_IF_ERROR(rf__graph_check_running(g, "rf_graph_step"));
-  if (rf__graph_workers(g) > 1) return rf__sched_wait_idle(g, "rf_graph_step");
+  if (rf__graph_workers(g) > 1) {
+    rf__inputs_submit_own(g);
+    return rf__sched_wait_idle(g, "rf_graph_step");
+  }
   return step_one_worker(g);
 }
 
 int rf_graph_run(rf_graph *g) {
   if (!g) return rf__error(RF_EINVAL, "rf_graph_run: graph is NULL");
   RF_FORWARD_IF_ERROR(rf__graph_check_running(g, "rf_graph_run"));
-  if (rf__graph_workers(g) > 1) return rf__sched_wait_idle(g, "rf_graph_run");
+  if (rf__graph_workers(g) > 1) {
+    rf__inputs_submit_own(g);
+    return rf__sched_wait_idle(g, "rf_graph_run");
+  }
   int rc;
   while ((rc = step_one_worker(g)) > 0) {
   }

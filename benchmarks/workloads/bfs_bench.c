@@ -30,7 +30,9 @@ void rfw_bfs_usage(FILE *f, const char *prog) {
           "differential-dataflow's bfs example runs it: EDGES edges at time 0,\n"
           "then ROUNDS rounds of BATCH (insert a new edge, remove the oldest),\n"
           "each change at its own time. Prints one JSON line per round (round 0\n"
-          "is the initial computation) and a summary line.\n"
+          "is the initial computation) and a summary line: the worker count,\n"
+          "round latency (median, p90, p99, mean) and throughput (rounds and\n"
+          "changes per second).\n"
           "\n"
           "options (counts take k/M/G suffixes: 100k, 1M):\n"
           "  --nodes N            nodes (default 100k; at most 2^32-1)\n"
@@ -38,7 +40,8 @@ void rfw_bfs_usage(FILE *f, const char *prog) {
           "  --batch B            changes per round, each inserting and removing\n"
           "                       one edge (default 1000; at least 1)\n"
           "  --rounds R           rounds after the initial computation (default 100)\n"
-          "  --workers W          worker threads (default 1; this version runs 1)\n"
+          "  --workers W          worker threads that run the dataflow, 1 to %u\n"
+          "                       (default 1)\n"
           "  --generator dd|fast  dd: the Rust example's exact ISAAC-64 stream\n"
           "                       (default); fast: splitmix64, same shape\n"
           "  --inspect FILE       write the distance histogram's changes as\n"
@@ -50,7 +53,7 @@ void rfw_bfs_usage(FILE *f, const char *prog) {
           "  -h, --help           this message\n"
           "\n"
           "exit status: 0 ok, 1 run failed, 2 bad usage, 3 histogram mismatch\n",
-          prog);
+          prog, (unsigned)RFW_MAX_WORKERS);
 }
 
 int rfw_parse_count(const char *s, uint64_t max, uint64_t *out) {
@@ -113,7 +116,8 @@ int rfw_bfs_params_parse(int argc, char **argv, rfw_bfs_params *p,
     } else if (strcmp(a, "--rounds") == 0) {
       if (!(rc = rfw_opt_count(argc, argv, &i, 0, UINT32_MAX, &v, prog, err))) p->rounds = (uint32_t)v;
     } else if (strcmp(a, "--workers") == 0) {
-      if (!(rc = rfw_opt_count(argc, argv, &i, 1, 1024, &v, prog, err))) p->workers = (uint32_t)v;
+      if (!(rc = rfw_opt_count(argc, argv, &i, 1, RFW_MAX_WORKERS, &v, prog, err)))
+        p->workers = (uint32_t)v;
     } else if (strcmp(a, "--generator") == 0) {
       if (i + 1 >= argc) {
         fprintf(err, "%s: option --generator needs a value (dd or fast)\n", prog);
@@ -214,15 +218,16 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* Nearest-rank percentile of sorted v[0..n), q in (0, 1]. */
-static double percentile(const double *v, size_t n, double q) {
+void rfw_sort_doubles(double *v, size_t n) { qsort(v, n, sizeof *v, cmp_double); }
+
+double rfw_percentile(const double *v, size_t n, double q) {
   if (n == 0) return 0;
   size_t k = (size_t)ceil(q * (double)n);
   if (k < 1) k = 1;
   return v[k - 1];
 }
 
-static double median(const double *v, size_t n) {
+double rfw_median(const double *v, size_t n) {
   if (n == 0) return 0;
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
@@ -370,20 +375,23 @@ int rfw_bfs_bench(const rfw_bfs_params *p, FILE *out, FILE *err,
     if (cmp) status = RFW_EXIT_MISMATCH;
   }
 
-  qsort(lat, n_lat, sizeof *lat, cmp_double);
+  rfw_sort_doubles(lat, n_lat);
   double changes = 2.0 * p->batch * p->rounds;
   fprintf(out,
           "{\"summary\":true,\"nodes\":%" PRIu32 ",\"edges\":%" PRIu64
           ",\"batch\":%" PRIu32 ",\"rounds\":%" PRIu32 ",\"workers\":%" PRIu32
           ",\"generator\":\"%s\",\"load_s\":%.3f,\"initial_s\":%.3f"
           ",\"round_median_ms\":%.3f,\"round_p90_ms\":%.3f,\"round_p99_ms\":%.3f"
-          ",\"round_mean_ms\":%.3f,\"updates_per_s\":%.0f,\"peak_rss_bytes\":%" PRIu64
+          ",\"round_mean_ms\":%.3f,\"rounds_per_s\":%.2f,\"changes_per_s\":%.0f"
+          ",\"updates_per_s\":%.0f,\"peak_rss_bytes\":%" PRIu64
           ",\"allocated_bytes\":%" PRIu64 ",\"retained_updates\":%" PRIu64
           ",\"retained_bytes\":%" PRIu64 ",\"bytes_per_update\":%.1f"
           ",\"reachable\":%" PRId64 ",\"distance_sum\":%" PRId64,
           p->nodes, p->edges, p->batch, p->rounds, p->workers, rfw_gen_kind_name(p->gen),
-          load_s, initial_s, median(lat, n_lat), percentile(lat, n_lat, 0.90),
-          percentile(lat, n_lat, 0.99), n_lat ? rounds_total * 1e3 / (double)n_lat : 0.0,
+          load_s, initial_s, rfw_median(lat, n_lat), rfw_percentile(lat, n_lat, 0.90),
+          rfw_percentile(lat, n_lat, 0.99), n_lat ? rounds_total * 1e3 / (double)n_lat : 0.0,
+          rounds_total > 0 ? (double)n_lat / rounds_total : 0.0,
+          rounds_total > 0 ? changes / rounds_total : 0.0,
           rounds_total > 0 ? changes / rounds_total : 0.0, rfw_peak_rss_bytes(),
           st.allocated_bytes, st.retained_updates, st.retained_bytes,
           st.retained_updates ? (double)st.retained_bytes / (double)st.retained_updates : 0.0,

@@ -21,6 +21,9 @@
 #include "bfs_dataflow.h"
 #include "bfs_workload.h"
 
+/* The most worker threads --workers accepts (rf_config.workers' limit). */
+#define RFW_MAX_WORKERS 64
+
 /* Exit codes of the benchmark programs and the CLI. */
 enum {
   RFW_EXIT_OK = 0,
@@ -89,6 +92,12 @@ int rfw_bfs_wait_initial(rfw_bfs_run *run);
  * time. Returns 0 or an RF_E* code. */
 int rfw_bfs_round(rfw_bfs_run *run, uint32_t batch, uint32_t round,
                   const rfw_edge *ins, const rfw_edge *del);
+
+/* Latency statistics: sorts v[0..n) ascending; the median of sorted v; the
+ * nearest-rank percentile q (in (0, 1]) of sorted v. 0 when n is 0. */
+void rfw_sort_doubles(double *v, size_t n);
+double rfw_median(const double *v, size_t n);
+double rfw_percentile(const double *v, size_t n, double q);
 
 /* Peak resident set of the process in bytes (getrusage). */
 uint64_t rfw_peak_rss_bytes(void);

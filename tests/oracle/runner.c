@@ -535,8 +535,12 @@ bool or_run_case_isolated(const or_program *p, const or_stream *s, const or_expe
                                                    : "a crash",
                     workers);
     else
-      or_buf_printf(&rep, "the child running the case exited with status %d (workers %u)\n",
-                    WIFEXITED(status) ? WEXITSTATUS(status) : -1, workers);
+      or_buf_printf(&rep, "the child running the case exited with status %d%s (workers %u)\n",
+                    WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                    WIFEXITED(status) && WEXITSTATUS(status) == 66
+                        ? " (ThreadSanitizer's exit status: its report is printed above)"
+                        : "",
+                    workers);
     or_dump_program(&rep, p);
     or_dump_stream(&rep, p, s);
     out->ok = false;

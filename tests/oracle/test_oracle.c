@@ -8,270 +8,56 @@
  * many cases each test runs, RF_ORACLE_WORKERS=1,2,... overrides the worker
  * counts (README.md lists the rest). Each run of a case happens in a child
  * process, so crashes and hangs are failures with a seed like any other.
+ * Choosing and running the cases is in suite.c, shared with oracle_main.c
+ * (the same cases without Criterion, for ThreadSanitizer).
  * A few hand-computed programs check the evaluator itself.
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "evaluator.h"
 #include "gen.h"
-#include "runner.h"
+#include "suite.h"
 
 /* Every case runs with each of these worker counts, and the outputs of all
  * of them must agree. Set OR_PARALLEL to 1 once the parallel scheduler lands
  * to run with 1, 2, 3 and 4 workers. */
-#define OR_PARALLEL 0
+#define OR_PARALLEL 1
 #if OR_PARALLEL
 static const uint32_t default_workers[] = {1, 2, 3, 4};
 #else
 static const uint32_t default_workers[] = {1};
 #endif
 
-#define OR_CASE_TIMEOUT_S 60 /* one run of a case */
-
 /* ------------------------------------------------------------------ */
-/* Crash and hang reporting                                            */
+/* The family tests                                                    */
 /* ------------------------------------------------------------------ */
 
-static volatile uint64_t g_seed;
-static volatile uint32_t g_workers;
-static volatile sig_atomic_t g_in_case;
-
-static size_t put_hex(char *out, uint64_t v) {
-  static const char digits[] = "0123456789abcdef";
-  out[0] = '0';
-  out[1] = 'x';
-  for (int i = 0; i < 16; i++) out[2 + i] = digits[(v >> (60 - 4 * i)) & 15];
-  return 18;
-}
-
-static void on_fatal_signal(int sig) {
-  if (g_in_case) {
-    char buf[256];
-    size_t n = 0;
-    const char *a = sig == SIGALRM ? "\noracle: case timed out (a hang?), seed "
-                                   : "\noracle: engine crashed in case with seed ";
-    size_t la = strlen(a);
-    memcpy(buf + n, a, la);
-    n += la;
-    n += put_hex(buf + n, g_seed);
-    const char *w = ", workers ";
-    memcpy(buf + n, w, strlen(w));
-    n += strlen(w);
-    buf[n++] = (char)('0' + (g_workers % 10));
-    const char *r = "; replay with RF_ORACLE_SEED=";
-    memcpy(buf + n, r, strlen(r));
-    n += strlen(r);
-    n += put_hex(buf + n, g_seed);
-    buf[n++] = '\n';
-    ssize_t ignored = write(2, buf, n);
-    (void)ignored;
-  }
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-static void install_handlers(void) {
-  int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGALRM};
-  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_fatal_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = (int)(SA_RESETHAND | SA_NODEFER);
-    sigaction(sigs[i], &sa, NULL);
-  }
-}
-
-/* ------------------------------------------------------------------ */
-/* Environment                                                         */
-/* ------------------------------------------------------------------ */
-
-static bool env_u64(const char *name, uint64_t *out) {
-  const char *v = getenv(name);
-  if (!v || !*v) return false;
-  char *end;
-  unsigned long long x = strtoull(v, &end, 0);
-  if (*end) return false;
-  *out = x;
-  return true;
-}
-
-static size_t env_workers(uint32_t *out, size_t max) {
-  const char *v = getenv("RF_ORACLE_WORKERS");
-  size_t n = 0;
-  if (v && *v) {
-    const char *q = v;
-    while (*q && n < max) {
-      char *end;
-      unsigned long w = strtoul(q, &end, 10);
-      if (end == q) break;
-      if (w >= 1 && w <= 64) out[n++] = (uint32_t)w;
-      q = *end == ',' ? end + 1 : end;
-    }
-  }
-  if (n == 0)
-    for (; n < sizeof default_workers / sizeof *default_workers; n++) out[n] = default_workers[n];
-  return n;
-}
-
-static void dump_expected(const or_program *p, const or_expected *exp) {
-  or_buf b;
-  or_buf_init(&b);
-  or_buf_printf(&b, "oracle outputs:\n");
-  for (rf_time t = 0; t < exp->n_times; t++) {
-    or_buf_printf(&b, "  t=%" PRIu64 ":", t);
-    for (int o = 0; o < p->n_outputs; o++) {
-      or_buf_printf(&b, " o%d=", o);
-      or_dump_coll(&b, or_expected_at(exp, t, o), 16);
-    }
-    or_buf_printf(&b, "\n");
-  }
-  fprintf(stderr, "%s", b.s);
-  or_buf_free(&b);
-}
-
-/* ------------------------------------------------------------------ */
-/* The family runner                                                   */
-/* ------------------------------------------------------------------ */
-
-#define MAX_FAILURES 3 /* per test, unless RF_ORACLE_MAX_FAILURES says otherwise */
-
-static void report_failure(or_family fam, uint64_t seed, const char *what, const char *report) {
-  fprintf(stderr,
-          "\n=== oracle failure: family %s, seed 0x%016" PRIx64 " ===\n%s\n%s"
-          "replay: RF_ORACLE_SEED=0x%016" PRIx64 " ./test_oracle --filter 'oracle/%s'\n",
-          or_family_name(fam), seed, what, report ? report : "", seed, or_family_name(fam));
-}
-
-static void shrink_and_report(or_family fam, uint64_t seed, const or_program *p,
-                              const or_stream *s, uint32_t workers) {
-  or_program *sp = malloc(sizeof *sp);
-  or_stream *ss = malloc(sizeof *ss);
-  if (!sp || !ss) abort();
-  *sp = *p;
-  *ss = *s;
-  int r = or_shrink(sp, ss, workers, 1500);
-  fprintf(stderr, "\n=== shrunk case of seed 0x%016" PRIx64 " (%s, %d reductions) ===\n", seed,
-          or_family_name(fam), r);
-  if (or_run_isolated(sp, ss, workers))
-    fprintf(stderr, "(the shrunk case passes when run again: the failure is not deterministic)\n");
-  or_expected exp;
-  char m[256];
-  or_eval_limits lim = or_eval_default_limits();
-  if (or_eval_all(sp, ss, &lim, &exp, m, sizeof m) == OR_EVAL_OK) {
-    dump_expected(sp, &exp);
-    or_expected_free(&exp);
-  }
-  free(sp);
-  free(ss);
+static void replay_hint(FILE *f, or_family fam, uint64_t seed) {
+  fprintf(f, "RF_ORACLE_SEED=0x%016" PRIx64 " ./test_oracle --filter 'oracle/%s'", seed,
+          or_family_name(fam));
 }
 
 static void run_family(or_family fam, uint64_t default_cases) {
-  install_handlers();
-  uint64_t replay = 0, cases = default_cases, flag = 0;
-  bool replaying = env_u64("RF_ORACLE_SEED", &replay);
-  if (replaying && or_seed_family(replay) != fam) {
-    cr_skip_test("RF_ORACLE_SEED=0x%016" PRIx64 " is a case of family %s", replay,
-                 or_family_name(or_seed_family(replay)));
+  or_suite_install_handlers();
+  or_suite_config c;
+  or_suite_config_from_env(&c, default_cases, default_workers,
+                           sizeof default_workers / sizeof *default_workers);
+  c.replay = replay_hint;
+  or_family_result r;
+  or_suite_run_family(fam, &c, &r);
+  if (r.skipped) {
+    cr_skip_test("RF_ORACLE_SEED=0x%016" PRIx64 " is a case of family %s", c.replay_seed,
+                 or_family_name(or_seed_family(c.replay_seed)));
     return;
   }
-  env_u64("RF_ORACLE_CASES", &cases);
-  uint64_t first = 0;
-  env_u64("RF_ORACLE_FIRST", &first);
-  uint64_t max_failures = MAX_FAILURES;
-  env_u64("RF_ORACLE_MAX_FAILURES", &max_failures);
-  if (replaying) cases = 1;
-  bool shrink = replaying;
-  if (env_u64("RF_ORACLE_SHRINK", &flag)) shrink = flag != 0;
-  uint64_t timeout_s = OR_CASE_TIMEOUT_S;
-  env_u64("RF_ORACLE_TIMEOUT", &timeout_s);
-  bool isolate = true;
-  if (env_u64("RF_ORACLE_ISOLATE", &flag)) isolate = flag != 0;
-  bool verbose = replaying;
-  if (env_u64("RF_ORACLE_VERBOSE", &flag)) verbose = flag != 0;
-  uint32_t workers[16];
-  size_t n_workers = env_workers(workers, 16);
-
-  or_program *p = malloc(sizeof *p);
-  or_stream *s = malloc(sizeof *s);
-  if (!p || !s) abort();
-  int failures = 0;
-  uint64_t first_failed = 0;
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  uint64_t done = 0;
-  for (uint64_t idx = 0; idx < cases && (uint64_t)failures < max_failures; idx++, done++) {
-    uint64_t seed = replaying ? replay : or_case_seed(fam, first + idx);
-    or_expected exp;
-    char msg[512];
-    g_seed = seed;
-    if (or_generate(seed, p, s, &exp, msg, sizeof msg)) {
-      report_failure(fam, seed, "the generator failed (an oracle bug)", msg);
-      if (failures++ == 0) first_failed = seed;
-      continue;
-    }
-    if (verbose) {
-      or_buf b;
-      or_buf_init(&b);
-      or_dump_program(&b, p);
-      or_dump_stream(&b, p, s);
-      fprintf(stderr, "%s", b.s);
-      or_buf_free(&b);
-      dump_expected(p, &exp);
-    }
-    uint64_t ref_hash = 0;
-    for (size_t wi = 0; wi < n_workers; wi++) {
-      or_outcome o;
-      g_workers = workers[wi];
-      g_in_case = 1;
-      bool ok;
-      if (isolate) {
-        ok = or_run_case_isolated(p, s, &exp, workers[wi], (unsigned)timeout_s, &o);
-      } else {
-        alarm((unsigned)timeout_s);
-        ok = or_run_case(p, s, &exp, workers[wi], &o);
-        alarm(0);
-      }
-      g_in_case = 0;
-      if (!ok) {
-        report_failure(fam, seed, "the engine fails the case:", o.report);
-        or_outcome_free(&o);
-        if (failures++ == 0) first_failed = seed;
-        if (shrink) shrink_and_report(fam, seed, p, s, workers[wi]);
-        break;
-      }
-      if (wi > 0 && o.trace_hash != ref_hash) {
-        char what[160];
-        snprintf(what, sizeof what,
-                 "what the engine produced with %u workers hashes differently from what it "
-                 "produced with %u workers",
-                 workers[wi], workers[0]);
-        report_failure(fam, seed, what, "");
-        if (failures++ == 0) first_failed = seed;
-        break;
-      }
-      ref_hash = o.trace_hash;
-      or_outcome_free(&o);
-    }
-    or_expected_free(&exp);
-  }
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-  fprintf(stderr, "oracle %-7s: %" PRIu64 " cases x %zu worker counts, %d failed, %.1f s\n",
-          or_family_name(fam), done, n_workers, failures, secs);
-  free(p);
-  free(s);
-  cr_assert(failures == 0,
+  cr_assert(r.failures == 0,
             "oracle %s: %d failing case(s) (stops after %" PRIu64 "); first seed 0x%016" PRIx64
             ": replay with RF_ORACLE_SEED=0x%016" PRIx64,
-            or_family_name(fam), failures, max_failures, first_failed, first_failed);
+            or_family_name(fam), r.failures, c.max_failures, r.first_failed, r.first_failed);
 }
 
 /* 2500 cases by default */
