@@ -202,8 +202,11 @@ static int input_run(rf__op *op) {
 static void input_destroy(rf__op *op) {
   rf_input *in = (rf_input *)op;
   rf__upbuf_unref(in->staged);
+  /* A replica whose clone hook never ran (rf_graph_start failed first) has
+   * a zeroed queue: nothing to drain. */
   rf__mpsc_node *n;
-  while ((n = rf__mpsc_pop(&in->queue))) rf__msg_free((rf__msg *)((char *)n - offsetof(rf__msg, node)));
+  while (in->queue.head && (n = rf__mpsc_pop(&in->queue)))
+    rf__msg_free((rf__msg *)((char *)n - offsetof(rf__msg, node)));
   rf__free(in->label);
 }
 

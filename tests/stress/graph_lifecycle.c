@@ -22,7 +22,8 @@
  *     graph itself; it keeps its own count of every record. At the end it
  *     closes the input, or flushes it, or leaves that to the main thread
  *     (the handle then passes to it): with several workers, staged updates
- *     reach them on a flush, a close, or a wait by the feeding thread;
+ *     reach them when the time advances, on a flush, a close, or a wait by
+ *     the feeding thread;
  *   - two reader threads read the view at RF_TIME_LATEST (rf_view_scan and
  *     rf_view_lookup) until told to stop. RF_EPENDING and RF_ECOMPACTED are
  *     fine; any other error fails. Every answer must be well formed (keys
