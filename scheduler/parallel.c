@@ -45,8 +45,10 @@
 #include "scheduler/sched.h"
 #include "scheduler/transport.h"
 
-/* Merge work granted per idle step, in updates moved (as worker.c). */
-#define IDLE_FUEL ((size_t)1 << 20)
+/* Merge work granted to one operator at a time while idle, in updates
+ * moved: small, so that a submission waits at most that long for the
+ * worker to notice it. */
+#define IDLE_FUEL ((size_t)1 << 16)
 
 enum { GATE_WAIT = 0, GATE_GO = 1, GATE_ABORT = 2 };
 
@@ -151,7 +153,7 @@ static void idle(rf__sched *s, rf__worker *wk, park_ctx *pc) {
   int more = 1;
   while (more > 0 && !has_outside_work(pc)) {
     more = 0;
-    for (size_t i = 0; i < wk->n_ops; i++) {
+    for (size_t i = 0; i < wk->n_ops && !has_outside_work(pc); i++) {
       rf__op *op = wk->ops[i];
       if (!op->cls->idle) continue;
       int rc = op->cls->idle(op, IDLE_FUEL);

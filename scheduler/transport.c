@@ -21,8 +21,8 @@
 #include "common/atomic.h"
 #include "scheduler/bell.h"
 
-#define SPIN_ROUNDS 4000
-#define YIELD_ROUNDS 20
+#define SPIN_ROUNDS 256
+#define YIELD_ROUNDS 8
 
 typedef struct inbox {
   rf__mpsc q;

@@ -385,7 +385,8 @@ int rfw_bfs_bench(const rfw_bfs_params *p, FILE *out, FILE *err,
           ",\"round_mean_ms\":%.3f,\"rounds_per_s\":%.2f,\"changes_per_s\":%.0f"
           ",\"updates_per_s\":%.0f,\"peak_rss_bytes\":%" PRIu64
           ",\"allocated_bytes\":%" PRIu64 ",\"retained_updates\":%" PRIu64
-          ",\"retained_bytes\":%" PRIu64 ",\"bytes_per_update\":%.1f"
+          ",\"retained_batches\":%" PRIu64 ",\"retained_bytes\":%" PRIu64
+          ",\"bytes_per_update\":%.1f"
           ",\"reachable\":%" PRId64 ",\"distance_sum\":%" PRId64,
           p->nodes, p->edges, p->batch, p->rounds, p->workers, rfw_gen_kind_name(p->gen),
           load_s, initial_s, rfw_median(lat, n_lat), rfw_percentile(lat, n_lat, 0.90),
@@ -393,7 +394,7 @@ int rfw_bfs_bench(const rfw_bfs_params *p, FILE *out, FILE *err,
           rounds_total > 0 ? (double)n_lat / rounds_total : 0.0,
           rounds_total > 0 ? changes / rounds_total : 0.0,
           rounds_total > 0 ? changes / rounds_total : 0.0, rfw_peak_rss_bytes(),
-          st.allocated_bytes, st.retained_updates, st.retained_bytes,
+          st.allocated_bytes, st.retained_updates, st.retained_batches, st.retained_bytes,
           st.retained_updates ? (double)st.retained_bytes / (double)st.retained_updates : 0.0,
           h->reachable, h->distance_sum);
   if (check) fprintf(out, ",\"check_ref\":\"%s\"", check);
