@@ -11,6 +11,11 @@
  * keeping the older, safe frontiers) must not crash or leak, but cannot be
  * reported. So "the failure reached the caller" is checked for failures
  * before destroy; the ASan build checks the rest.
+ *
+ * With 2 workers the same sweep runs on worker threads: every call returns
+ * 0 or RF_ENOMEM, and destroying the graph returns (workers stopped, memory
+ * freed) wherever the failure struck. A failure in a background merge after
+ * the last call cannot reach a caller, so there most, not all, must.
  */
 #include <criterion/criterion.h>
 
@@ -39,9 +44,9 @@ static uint64_t injected_before_destroy;
 
 /* Builds and runs the program; returns 0 or the first error any call gave.
  * Every error must be RF_ENOMEM. */
-static int run_program(void) {
+static int run_program(uint32_t workers) {
   rf_graph *g;
-  int rc = rf_graph_create(NULL, &g);
+  int rc = rf_graph_create(&(rf_config){.workers = workers}, &g);
   if (rc < 0) {
     injected_before_destroy = rf__alloc_injected_failures();
     return rc;
@@ -79,7 +84,7 @@ Test(alloc_failures, every_allocation_failure_is_reported) {
   for (uint64_t n = 1;; n++) {
     uint64_t before = rf__alloc_injected_failures();
     rf__alloc_fail_after(n);
-    int rc = run_program();
+    int rc = run_program(1);
     rf__alloc_fail_after(0);
     bool injected = rf__alloc_injected_failures() != before;
     bool injected_while_running = injected && injected_before_destroy != before;
@@ -92,4 +97,22 @@ Test(alloc_failures, every_allocation_failure_is_reported) {
     injected_runs++;
   }
   cr_expect_gt(injected_runs, 100, "the program should allocate often: %zu", injected_runs);
+}
+
+Test(alloc_failures, allocation_failures_in_workers) {
+  size_t reported = 0, injected_runs = 0;
+  for (uint64_t n = 1;; n += 3) {
+    uint64_t before = rf__alloc_injected_failures();
+    rf__alloc_fail_after(n);
+    int rc = run_program(2);
+    rf__alloc_fail_after(0);
+    cr_assert(rc == 0 || rc == RF_ENOMEM, "allocation %llu failed: got %s (%s)",
+              (unsigned long long)n, rf_err_name(rc), rf_last_error());
+    if (rf__alloc_injected_failures() == before) break; /* nothing left to fail */
+    injected_runs++;
+    reported += rc == RF_ENOMEM;
+  }
+  cr_expect_gt(injected_runs, 100, "the program should allocate often: %zu", injected_runs);
+  cr_expect_gt(reported * 2, injected_runs, "only %zu of %zu injected failures were reported",
+               reported, injected_runs);
 }
