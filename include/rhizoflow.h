@@ -35,8 +35,9 @@
  *     the thread that fed it waits (rf_graph_step, rf_graph_run,
  *     rf_probe_wait);
  *   - live views (rf_view_lookup, rf_view_scan, rf_view_frontier,
- *     rf_view_retain_from), rf_probe_done and rf_graph_stats may be used
- *     from any thread at any time: they never block the workers;
+ *     rf_view_retain_from) may be used from any thread at any time: they
+ *     never block the workers; with several workers so may rf_probe_done
+ *     and rf_graph_stats (with one, they belong to the driving thread);
  *   - user callbacks (map, filter, inspect, join and reduce functions) may
  *     run on several worker threads at once: they must be thread-safe.
  * An error in any worker stops the dataflow; every call that waits on it
