@@ -337,7 +337,10 @@ RF_API rf_probe *rf_probe_new(rf_coll *in);
  * <= t has been produced. */
 RF_API bool rf_probe_done(const rf_probe *p, rf_time t);
 /* Runs the dataflow until rf_probe_done(p, t). RF_ESTALL if it cannot get
- * there because an input has not been advanced past t. */
+ * there because an input has not been advanced past t. With several
+ * workers: waits for them; while an input that holds t back was last fed
+ * by another thread, it waits for that thread instead of reporting a
+ * stall. */
 RF_API int rf_probe_wait(rf_probe *p, rf_time t);
 
 /* A live view of a top-scope arrangement. By default the view keeps only

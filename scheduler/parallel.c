@@ -291,6 +291,7 @@ void rf__sched_submitted(rf_graph *g) {
    * and pairs with the workers' acquire load in gather. */
   (void)__atomic_fetch_add(&s->submitted, 1, __ATOMIC_SEQ_CST);
   s->tp->vt->wake(s->tp);
+  rf__bell_ring(&s->callers); /* a waiter may be waiting for this feeder */
 }
 
 void rf__sched_failed(rf_graph *g) {
@@ -322,6 +323,12 @@ static bool wait_ready(void *ctx) {
   return rf__graph_failed(w->s->g) || idle_since(w->s, w->target) || (w->done && w->done(w->ctx));
 }
 
+static bool new_submission(void *ctx) {
+  wait_ctx *w = ctx;
+  return rf__graph_failed(w->s->g) || w->done(w->ctx) ||
+         rf__atomic_load_acquire_64(&w->s->submitted) != w->target;
+}
+
 int rf__sched_wait_idle(rf_graph *g, const char *fn) {
   rf__sched *s = rf__graph_sched(g);
   wait_ctx w = {s, rf__atomic_load_acquire_64(&s->submitted), NULL, NULL};
@@ -336,7 +343,15 @@ int rf__sched_wait_until(rf_graph *g, bool (*done)(void *), int (*stalled)(void 
     if (done(ctx)) return 0;
     RF_FORWARD_IF_ERROR(rf__graph_check_running(g, fn));
     wait_ctx w = {s, rf__atomic_load_acquire_64(&s->submitted), done, ctx};
-    if (idle_since(s, w.target)) return done(ctx) ? 0 : stalled(ctx);
-    rf__bell_wait(&s->callers, wait_ready, &w);
+    if (!idle_since(s, w.target)) {
+      rf__bell_wait(&s->callers, wait_ready, &w);
+      continue;
+    }
+    /* Idle, and not done: stalled, unless another thread may still feed
+     * an input that holds the time back; then wait for its submission. */
+    if (done(ctx)) return 0;
+    int rc = stalled(ctx);
+    if (rc < 0) return rc;
+    rf__bell_wait(&s->callers, new_submission, &w);
   }
 }

@@ -36,9 +36,10 @@ void rf__sched_progressed(rf_graph *g);
 /* Blocks until everything submitted so far has been processed and the
  * workers found no work, or the graph failed. 0 or the graph's error. */
 int rf__sched_wait_idle(rf_graph *g, const char *fn);
-/* Blocks until done(ctx); RF_ESTALL (with a message from stalled(ctx)) if
- * the workers are idle and done is still false; the graph's error if it
- * failed. */
+/* Blocks until done(ctx), or the graph failed (its error). When the
+ * workers are idle and done is still false, stalled(ctx) decides: a
+ * negative error (RF_ESTALL) is returned; 0 means another thread may still
+ * submit what is missing, and the wait goes on until it does. */
 int rf__sched_wait_until(rf_graph *g, bool (*done)(void *), int (*stalled)(void *), void *ctx,
                          const char *fn);
 
