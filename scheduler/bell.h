@@ -2,15 +2,15 @@
  * bell.h: many threads wait for a condition that another thread makes true,
  * without spinning: parked worker threads waiting for input, workers
  * waiting at a round's barrier once spinning no longer pays, and callers
- * waiting in rf_graph_run or rf_probe_wait. With park.h, the one place
- * where rhizoflow uses a mutex and a condition variable (DESIGN.md §7).
+ * waiting in rf_graph_run or rf_probe_wait. The one place where
+ * rhizoflow uses a mutex and a condition variable (DESIGN.md §7).
  *
  * Threads: any thread may wait and any thread may ring. The condition is
  * the waiter's own predicate over atomics that the ringer stores BEFORE
  * ringing. A ring takes the mutex only when somebody waits (or is about
  * to), so rings on the data path cost a fence and a load.
  *
- * No lost wake-ups (Dekker's pattern, as in park.h): a waiter counts
+ * No lost wake-ups (Dekker's pattern): a waiter counts
  * itself in `waiting` and then checks the predicate; a ringer publishes
  * its state and then reads `waiting`; a full fence on each side means at
  * least one sees the other. Under the mutex the waiter re-checks the
