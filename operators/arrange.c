@@ -51,8 +51,8 @@ static int arrange_run(rf__op *op) {
   const rf__antichain *f = rf__port_frontier(&op->in[0]);
   if (rf__antichain_eq(f, &a->batcher.lower)) return 0;
   rf__batch *b;
-  if (rf__batcher_seal(&a->batcher, f, &b) < 0)
-    return rf__error(RF_ENOMEM, "arrange: out of memory sealing a batch");
+  if ((rc = rf__batcher_seal(&a->batcher, f, &b)) < 0) /* its own message says why */
+    return rc == RF_ENOMEM ? rf__error(RF_ENOMEM, "arrange: out of memory sealing a batch") : rc;
   if (a->arr->n_readers > 0) {
     rc = rf__spine_insert(a->spine, rf__batch_ref(b));
     if (rc < 0) {

@@ -201,9 +201,9 @@ static int feedback_run(rf__op *op) {
   const rf__antichain *fr = rf__port_frontier(&op->in[0]);
   if (rf__antichain_eq(fr, &f->batcher.lower)) return 0;
   rf__batch *b;
-  if (rf__batcher_seal(&f->batcher, fr, &b) < 0)
-    return rf__error(RF_ENOMEM, "feedback: out of memory");
-  int rc = 0;
+  int rc;
+  if ((rc = rf__batcher_seal(&f->batcher, fr, &b)) < 0) /* its own message says why */
+    return rc == RF_ENOMEM ? rf__error(RF_ENOMEM, "feedback: out of memory") : rc;
   if (b->n_upds > 0) {
     rf__upbuf *out = rf__upbuf_new(op->arity, op->dim, b->n_upds);
     rc = out ? 0 : RF_ENOMEM;
