@@ -91,6 +91,7 @@ static void free_ops(rf__op **ops, size_t n) {
       rf__antichain_free(&op->in[p].frontier);
       rf__antichain_free(&op->in[p].ps);
       rf__antichain_free(&op->in[p].seed);
+      rf__antichain_free(&op->in[p].queued);
     }
     rf__free(op->in);
     rf__free(op->out);
@@ -250,6 +251,7 @@ int rf__op_connect(rf__op *op, uint32_t index, rf__op *src, uint32_t exchange_ke
   rf__antichain_init(&p->frontier, src->dim);
   rf__antichain_init(&p->ps, src->dim);
   rf__antichain_init(&p->seed, src->dim);
+  rf__antichain_init(&p->queued, src->dim);
   if (rf__grow((void **)&src->out, &src->out_cap, src->n_out + 1, sizeof(rf__port *)) < 0) {
     rf__graph_build_error(op->g, rf__error(RF_ENOMEM, "%s: out of memory", op->name));
     return RF_ENOMEM;

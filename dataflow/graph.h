@@ -70,6 +70,8 @@ typedef struct rf__port {
   rf__antichain ps;       /* scratch for progress: pointstamps reaching here */
   rf__antichain seed;     /* this replica's own pointstamps here, published to the
                              other workers at a round's barrier (progress.c) */
+  rf__antichain queued;   /* scratch for progress: minimal times of the messages
+                             queued here (in every replica) */
 } rf__port;
 
 typedef struct rf__op_class {

@@ -10,7 +10,12 @@
  *   the antichain of minimal times that could still arrive there: every
  *   pointstamp whose location can reach the port, carried along the path by
  *   the operators' summaries (identity; enter appends an iteration 0; leave
- *   drops it; a loop's feedback adds 1 to it).
+ *   drops it; a loop's feedback adds 1 to it). Messages already queued at
+ *   the port have arrived: they count for everything downstream of its
+ *   operator (they go on to its output), not for the port's own frontier,
+ *   so an operator that takes its queued messages and then reads its
+ *   frontier (arrange, feedback) can seal them in the same step, and with
+ *   several workers in the same round in which they arrived.
  *
  *   rf__progress_recompute propagates every pointstamp through the graph
  *   with a worklist, keeping at each location only the antichain of minimal
@@ -150,11 +155,13 @@ static int propagate(rf__worker *wk, bool *changed) {
     for (uint32_t k = 0; k < op->ps.n && rc == 0; k++)
       for (uint32_t o = 0; o < op->n_out && rc == 0; o++)
         rc = push(&w, op->out[o]->op, op->out[o], rf__antichain_at(&op->ps, k), op->dim);
+    /* Messages queued at a port go on to its operator's output; they are
+     * not part of the port's own frontier (see the top of the file). */
     for (uint32_t p = 0; p < op->n_in && rc == 0; p++) {
       rf__port *port = &op->in[p];
-      for (uint32_t k = 0; k < port->ps.n && rc == 0; k++) {
+      for (uint32_t k = 0; k < port->queued.n && rc == 0; k++) {
         uint64_t t2[RF_MAX_DIM];
-        summarize(op, rf__antichain_at(&port->ps, k), port->dim, t2);
+        summarize(op, rf__antichain_at(&port->queued, k), port->dim, t2);
         rc = push(&w, op, NULL, t2, op->dim);
       }
     }
@@ -200,7 +207,10 @@ static void clear_ps(rf__worker *wk) {
   for (size_t i = 0; i < wk->n_ops; i++) {
     rf__op *op = wk->ops[i];
     rf__antichain_clear(&op->ps);
-    for (uint32_t p = 0; p < op->n_in; p++) rf__antichain_clear(&op->in[p].ps);
+    for (uint32_t p = 0; p < op->n_in; p++) {
+      rf__antichain_clear(&op->in[p].ps);
+      rf__antichain_clear(&op->in[p].queued);
+    }
   }
 }
 
@@ -214,7 +224,7 @@ int rf__progress_recompute(rf__worker *wk) {
     if (seed_caps(&op->ps, op) < 0)
       return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
     for (uint32_t p = 0; p < op->n_in; p++)
-      if (seed_queue(&op->in[p].ps, &op->in[p]) < 0)
+      if (seed_queue(&op->in[p].queued, &op->in[p]) < 0)
         return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
   }
   bool changed = false;
@@ -234,7 +244,7 @@ int rf__progress_propagate(rf__worker *wk, rf__worker *const *peers, uint32_t n_
       const rf__op *peer = peers[w]->ops[i];
       if (union_into(&op->ps, &peer->seed) < 0) goto oom;
       for (uint32_t p = 0; p < op->n_in; p++)
-        if (union_into(&op->in[p].ps, &peer->in[p].seed) < 0) goto oom;
+        if (union_into(&op->in[p].queued, &peer->in[p].seed) < 0) goto oom;
     }
   }
   return propagate(wk, changed);

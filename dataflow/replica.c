@@ -58,6 +58,7 @@ static int copy_op(rf__worker *wk, const rf__op *src, rf__op **out) {
     rf__antichain_init(&to->frontier, from->dim);
     rf__antichain_init(&to->ps, from->dim);
     rf__antichain_init(&to->seed, from->dim);
+    rf__antichain_init(&to->queued, from->dim);
   }
   return 0;
 }
