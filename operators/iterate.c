@@ -307,7 +307,11 @@ int rf_var_set(rf_var *v, rf_coll *next) {
   }
   rf_coll *delta = rf_concat(next, rf_negate(v->initial));
   if (!delta) return rf_graph_error(g);
-  int rc = rf__op_connect(v->feedback, 0, delta->op, 0);
+  /* Exchanged by the whole record: with several workers, the changes to
+   * one record (an initial +1 on one worker, its -1 from a join on
+   * another) must meet in one feedback batcher to cancel, or each worker
+   * would carry its half around the loop forever. */
+  int rc = rf__op_connect(v->feedback, 0, delta->op, v->concat->arity);
   if (rc < 0) return rc;
   v->set = true;
   return 0;
