@@ -546,4 +546,3 @@ int rf__graph_check_running(rf_graph *g, const char *fn) {
 }
 
 rf__sched *rf__graph_sched(const rf_graph *g) { return g->sched; }
-size_t rf__graph_n_ops(const rf_graph *g) { return g->n_ops; }

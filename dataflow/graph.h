@@ -235,7 +235,6 @@ static inline rf__op *rf__op_peer(const rf__op *op, rf__worker *const *all, uint
   return all[w]->ops[op->id];
 }
 rf__worker *const *rf__graph_all_workers(const rf_graph *g);
-size_t rf__graph_n_ops(const rf_graph *g);
 /* rf_graph_start: makes worker w's replica of worker 0's dataflow
  * (replica.c). */
 int rf__replicate(rf_graph *g, uint32_t w, rf__worker **out);

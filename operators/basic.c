@@ -128,12 +128,21 @@ static void note_feeder(rf_input *in) {
 
 static const rf__op_class input_class;
 
-void rf__inputs_submit_own(rf_graph *g) {
+/* The graph's input handles (worker 0's input operators), in turn: *i
+ * starts at 0; NULL after the last. */
+static rf_input *next_input(rf_graph *g, size_t *i) {
   rf__worker *wk = rf__graph_worker(g, 0);
+  while (*i < wk->n_ops) {
+    rf__op *op = wk->ops[(*i)++];
+    if (op->cls == &input_class) return (rf_input *)op;
+  }
+  return NULL;
+}
+
+void rf__inputs_submit_own(rf_graph *g) {
   uint64_t self = (uint64_t)pthread_self();
-  for (size_t i = 0; i < wk->n_ops; i++) {
-    if (wk->ops[i]->cls != &input_class) continue;
-    rf_input *in = (rf_input *)wk->ops[i];
+  size_t i = 0;
+  for (rf_input *in; (in = next_input(g, &i));) {
     /* Atomic: another thread may be feeding this input; then it is not
      * ours, and its staging buffer is not touched. */
     if (rf__atomic_load_relaxed_64(&in->feeder) != self || in->closed) continue;
@@ -630,11 +639,9 @@ static bool probe_wait_done(void *ctx) {
 /* Several workers: an input open at a time <= t that another thread fed
  * last, and so may still advance? Then a waiter is not stalled. */
 static bool fed_elsewhere(rf_graph *g, rf_time t) {
-  rf__worker *wk = rf__graph_worker(g, 0);
   uint64_t self = (uint64_t)pthread_self();
-  for (size_t i = 0; i < wk->n_ops; i++) {
-    if (wk->ops[i]->cls != &input_class) continue;
-    rf_input *in = (rf_input *)wk->ops[i];
+  size_t i = 0;
+  for (rf_input *in; (in = next_input(g, &i));) {
     /* Atomic (all three): the feeding thread stores them. */
     uint64_t feeder = rf__atomic_load_relaxed_64(&in->feeder);
     if (feeder && feeder != self && !rf__atomic_load_relaxed_32(&in->pub_closed) &&
