@@ -186,6 +186,11 @@ int hv_flow_build(rf_hv *hv) {
   f->objects = rf_view_new(objects);
   f->schemas = rf_view_new(schemas);
   f->rules = rf_view_new(rules);
+  /* Keep every time until the writer moves this forward (hv.c), so that
+   * the four views can be read at one common time. */
+  rf_view *views[] = {f->top, f->objects, f->schemas, f->rules};
+  for (size_t i = 0; i < 4; i++)
+    if (views[i]) RF_FORWARD_IF_ERROR(rf_view_retain_from(views[i], 0));
   f->done[0] = rf_probe_new(rf_arr_collection(top));
   f->done[1] = rf_probe_new(rf_arr_collection(objects));
   f->done[2] = rf_probe_new(schema_set);

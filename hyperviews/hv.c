@@ -44,6 +44,7 @@ int rf_hv_create(const rf_hv_options *opts, rf_hv **out) {
   if (!hv) return RF_ENOMEM;
   hv->workers = workers;
   hv->open = 1;
+  hv->user_retain = RF_TIME_LATEST;
   int rc = hv_catalog_new(&hv->cat);
   if (!rc) rc = intern_words(hv);
   if (!rc) rc = hv_hub_new(hv, &hv->hub);
@@ -271,6 +272,28 @@ out:
 
 /* ---- batches and times -------------------------------------------------- */
 
+static rf_view **views_of(rf_hv *hv, rf_view *v[4]) {
+  v[0] = hv->flow.top;
+  v[1] = hv->flow.objects;
+  v[2] = hv->flow.schemas;
+  v[3] = hv->flow.rules;
+  return v;
+}
+
+/* Writer: lets the views compact up to the visible time (or the user's
+ * retain point), so that reads at any visible time find every view. */
+static int advance_retained(rf_hv *hv) {
+  rf_time t = hv_visible_time(hv);
+  rf_time user = rf__atomic_load_acquire_64(&hv->user_retain);
+  if (user < t) t = user;
+  if (t <= hv->retained) return 0;
+  rf_view *v[4];
+  views_of(hv, v);
+  for (size_t i = 0; i < 4; i++) RF_FORWARD_IF_ERROR(rf_view_retain_from(v[i], t));
+  hv->retained = t;
+  return 0;
+}
+
 int rf_hv_commit(rf_hv *hv, rf_time *t) {
   hv_flow *f = &hv->flow;
   rf_time open = hv->open;
@@ -280,7 +303,7 @@ int rf_hv_commit(rf_hv *hv, rf_time *t) {
   /* Release: subscribers read the open time from any thread. */
   rf__atomic_store_release_64(&hv->open, open + 1);
   if (t) *t = open;
-  return 0;
+  return advance_retained(hv);
 }
 
 int rf_hv_sync(rf_hv *hv) {
@@ -299,11 +322,13 @@ int rf_hv_sync(rf_hv *hv) {
     }
   }
   hv_hub_completed(hv->hub, last);
-  return 0;
+  return advance_retained(hv);
 }
 
 int rf_hv_retain_from(rf_hv *hv, rf_time t) {
-  rf_view *views[] = {hv->flow.top, hv->flow.objects, hv->flow.schemas, hv->flow.rules};
-  for (size_t i = 0; i < 4; i++) RF_FORWARD_IF_ERROR(rf_view_retain_from(views[i], t));
+  rf_view *v[4];
+  views_of(hv, v);
+  for (size_t i = 0; i < 4; i++) RF_FORWARD_IF_ERROR(rf_view_retain_from(v[i], t));
+  rf__atomic_store_release_64(&hv->user_retain, t);
   return 0;
 }

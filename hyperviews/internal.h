@@ -52,6 +52,11 @@ struct rf_hv {
   hv_flow flow;
   uint32_t workers;
   rf_time open; /* the open batch's time; atomic: read by subscribers */
+  /* Every view keeps the times >= retained readable, so that readers can
+   * read all of them at one time: the writer moves it to the visible time
+   * at each commit and sync, never past user_retain (rf_hv_retain_from). */
+  rf_time retained;    /* writer only */
+  rf_time user_retain; /* atomic; RF_TIME_LATEST: none asked */
   hv_pending *pending; /* negations whose target is unknown, unsorted */
   size_t n_pending, cap_pending;
   hv_hub *hub;

@@ -54,6 +54,7 @@ rf_time hv_visible_time(rf_hv *hv) {
 rf_time rf_hv_time(rf_hv *hv) { return hv_visible_time(hv); }
 
 int hv_schema_exists(rf_hv *hv, uint64_t S, rf_time t) {
+  if (t == 0) return 0; /* time 0 is empty by construction (flow.c) */
   rows r = {.width = 0};
   int rc = rf_view_lookup(hv->flow.schemas, &S, t, collect_keys, &r);
   rf__free(r.v);
@@ -174,7 +175,7 @@ static int load_object(render *R, uint64_t O, prop_delta **out, size_t *n_out) {
     return rc;
   }
   sort_cat = R->cat;
-  qsort(pd, r.n, sizeof *pd, cmp_prop_delta);
+  if (r.n > 1) qsort(pd, r.n, sizeof *pd, cmp_prop_delta);
   *out = pd;
   *n_out = r.n;
   return 0;
@@ -559,10 +560,11 @@ static int list_at(rf_hv *hv, rf_time t, void *arg) {
     if (ex < 0) return ex;
     if (!ex) return rf__error(RF_ENOTFOUND, "schema '%s' does not exist", a->schema);
   }
+  if (t == 0) return 0; /* time 0 is empty by construction (flow.c) */
   rows r = {.width = 1};
   int rc = rf_view_scan(a->schema ? hv->flow.objects : hv->flow.schemas, t, collect_keys, &r);
   sort_cat = hv->cat;
-  if (!rc) qsort(r.v, r.n, sizeof *r.v, cmp_sym);
+  if (!rc && r.n > 1) qsort(r.v, r.n, sizeof *r.v, cmp_sym);
   for (size_t i = 0; !rc && i < r.n; i++) rc = a->fn(a->ctx, hv_name(hv->cat, r.v[i], NULL));
   rf__free(r.v);
   return rc;
