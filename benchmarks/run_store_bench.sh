@@ -7,10 +7,14 @@
 # group, fsync; fsync on the first FSYNC_DELTAS deltas only), runs both
 # programs on that file, one after the other. Prints every JSON line
 # (also kept in $DATA/results.jsonl) and a table of ratios: sqlite time /
-# rhizoflow time (above 1: rhizoflow is faster).
+# rhizoflow time (above 1: rhizoflow is faster). BATCH=N (default 0: off)
+# makes both append in batches of N deltas (rhizoflow: one log batch,
+# committed whole, per N; SQLite: one transaction per N) under every
+# policy, as `rhizoflow ingest` does; fsync then covers all DELTAS.
 #
 #   benchmarks/run_store_bench.sh
 #   BUILD_DIR=build-sbench DELTAS=100000 RUNS=1 benchmarks/run_store_bench.sh
+#   BATCH=10000 POLICIES="none fsync" benchmarks/run_store_bench.sh
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-store-bench}
@@ -20,6 +24,7 @@ FSYNC_DELTAS=${FSYNC_DELTAS:-20000}
 SEED=${SEED:-1}
 RUNS=${RUNS:-2}
 POLICIES=${POLICIES:-"none group fsync"}
+BATCH=${BATCH:-0}
 DATA=${DATA:-$BUILD_DIR/bench-store-data}
 
 if ! pkg-config --exists sqlite3 2>/dev/null; then
@@ -44,14 +49,15 @@ INPUT=$DATA/deltas-$DELTAS-$SEED.jsonl
 OUT=$DATA/results.jsonl
 "$B/bench_store" --deltas "$DELTAS" --seed "$SEED" --write "$INPUT" --write-only
 : > "$OUT"
-echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $DELTAS deltas (fsync: $FSYNC_DELTAS), seed $SEED"
+if [ "$BATCH" -gt 0 ]; then FSYNC_NOTE="batches of $BATCH, fsync: all"; else FSYNC_NOTE="fsync: $FSYNC_DELTAS"; fi
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $DELTAS deltas ($FSYNC_NOTE), seed $SEED"
 run=1
 while [ "$run" -le "$RUNS" ]; do
   for pol in $POLICIES; do
     "$B/bench_store" --input "$INPUT" --durability "$pol" --fsync-deltas "$FSYNC_DELTAS" \
-      --dir "$DATA" | sed "s/^{/{\"run\":$run,/" | tee -a "$OUT"
+      --batch "$BATCH" --dir "$DATA" | sed "s/^{/{\"run\":$run,/" | tee -a "$OUT"
     "$B/bench_store_sqlite" --input "$INPUT" --durability "$pol" --fsync-deltas "$FSYNC_DELTAS" \
-      --dir "$DATA" | sed "s/^{/{\"run\":$run,/" | tee -a "$OUT"
+      --batch "$BATCH" --dir "$DATA" | sed "s/^{/{\"run\":$run,/" | tee -a "$OUT"
   done
   run=$((run + 1))
 done

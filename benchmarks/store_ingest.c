@@ -17,6 +17,10 @@
  *     the input held in memory).
  * fsync per append is measured on the first --fsync-deltas lines only
  * (default 20,000): on this disk a 1M run would take most of an hour.
+ * With --batch N the deltas go in batches of N (rf__deltas_batch_begin /
+ * _commit: each batch all or nothing, as `rhizoflow ingest` appends them),
+ * and the policy applies per commit (fsync: one fdatasync per batch), so
+ * every delta is measured under fsync too (--fsync-deltas is ignored).
  * This is a benchmark client: plain malloc, every return checked.
  */
 #include <errno.h>
@@ -35,7 +39,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: bench_store [--deltas N] [--seed S] [--input FILE] [--write FILE]\n"
           "                   [--durability fsync|group|none|all] [--fsync-deltas N]\n"
-          "                   [--group-n N] [--group-ms T] [--dir DIR] [--keep]\n"
+          "                   [--group-n N] [--group-ms T] [--batch N] [--dir DIR] [--keep]\n"
           "\n"
           "  --deltas N        deltas to generate (default 1000000)\n"
           "  --seed S          generator seed (default 1)\n"
@@ -45,6 +49,8 @@ static void usage(FILE *f) {
           "  --durability P    policy to measure (default all: none, group, fsync)\n"
           "  --fsync-deltas N  ingest only the first N deltas under fsync (default 20000)\n"
           "  --group-n N, --group-ms T  group commit (default 1000 appends or 10 ms)\n"
+          "  --batch N         append in batches of N deltas, each committed whole\n"
+          "                    (default 0: every delta on its own)\n"
           "  --dir DIR         where the store directories go (default ./bench-store-data)\n"
           "  --keep            keep the stores afterwards\n");
 }
@@ -62,7 +68,7 @@ static const char *policy_name(rf__durability d) {
 }
 
 static int run_policy(const sb_lines *in, uint64_t n, rf__durability dur, uint32_t gn,
-                      uint32_t gms, const char *base, int keep) {
+                      uint32_t gms, uint64_t batch, const char *base, int keep) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/rhizoflow-%s", base, policy_name(dur));
   if (sb_rmdir(dir) < 0) return -1;
@@ -78,7 +84,16 @@ static int run_policy(const sb_lines *in, uint64_t n, rf__durability dur, uint32
   uint64_t accepted = 0, dups = 0, in_bytes = 0;
   double t0 = sb_now();
   for (uint64_t i = 0; i < n; i++) {
+    if (batch && i % batch == 0 && rf__deltas_batch_begin(ds) < 0) {
+      fprintf(stderr, "bench_store: batch: %s\n", rf_last_error());
+      rf__deltas_close(ds);
+      return -1;
+    }
     int rc = rf__deltas_add_json(ds, in->data + in->off[i], in->len[i], NULL);
+    if (rc >= 0 && batch && ((i + 1) % batch == 0 || i + 1 == n)) {
+      int c = rf__deltas_batch_commit(ds, NULL);
+      if (c < 0) rc = c;
+    }
     if (rc == 0 || rc == 1) {
       accepted++;
     } else if (rc == RF_DELTA_DUPLICATE) {
@@ -153,13 +168,13 @@ static int run_policy(const sb_lines *in, uint64_t n, rf__durability dur, uint32
             accepted);
     return -1;
   }
-  printf("{\"system\":\"rhizoflow\",\"durability\":\"%s\",\"deltas\":%" PRIu64
+  printf("{\"system\":\"rhizoflow\",\"durability\":\"%s\",\"batch\":%" PRIu64 ",\"deltas\":%" PRIu64
          ",\"accepted\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"input_bytes\":%" PRIu64
          ",\"ingest_s\":%.4f,\"deltas_per_s\":%.0f,\"bytes_on_disk\":%" PRIu64
          ",\"bytes_per_delta\":%.1f,\"open_s\":%.4f,\"replay_s\":%.4f,"
          "\"replay_deltas_per_s\":%.0f,\"reindex_s\":%.4f,\"rss_after_ingest_bytes\":%" PRIu64
          ",\"peak_rss_bytes\":%" PRIu64 ",\"checksum\":%" PRIu64 "}\n",
-         policy_name(dur), n, accepted, dups, in_bytes, ingest_s, (double)n / ingest_s, disk,
+         policy_name(dur), batch, n, accepted, dups, in_bytes, ingest_s, (double)n / ingest_s, disk,
          accepted ? (double)disk / (double)accepted : 0.0, open_s, replay_s,
          (double)replayed / replay_s, reindex_s, rss_ingest, sb_peak_rss(), replay_bytes);
   fflush(stdout);
@@ -168,7 +183,7 @@ static int run_policy(const sb_lines *in, uint64_t n, rf__durability dur, uint32
 }
 
 int main(int argc, char **argv) {
-  uint64_t n = 1000000, seed = 1, fsync_n = 20000, gn = 1000, gms = 10;
+  uint64_t n = 1000000, seed = 1, fsync_n = 20000, gn = 1000, gms = 10, batch = 0;
   const char *input = NULL, *write = NULL, *base = "./bench-store-data", *durs = "all";
   int keep = 0, write_only = 0;
   for (int i = 1; i < argc; i++) {
@@ -192,6 +207,7 @@ int main(int argc, char **argv) {
     if (strcmp(a, "--deltas") == 0) bad = parse_u64(v, &n);
     else if (strcmp(a, "--seed") == 0) bad = parse_u64(v, &seed);
     else if (strcmp(a, "--fsync-deltas") == 0) bad = parse_u64(v, &fsync_n);
+    else if (strcmp(a, "--batch") == 0) bad = parse_u64(v, &batch);
     else if (strcmp(a, "--group-n") == 0) bad = parse_u64(v, &gn) || gn == 0 || gn > UINT32_MAX;
     else if (strcmp(a, "--group-ms") == 0) bad = parse_u64(v, &gms) || gms > UINT32_MAX;
     else if (strcmp(a, "--input") == 0) input = v;
@@ -238,8 +254,9 @@ int main(int argc, char **argv) {
   for (int k = 0; k < 3 && !status; k++) {
     if (strcmp(durs, "all") != 0 && strcmp(durs, policy_name(order[k])) != 0) continue;
     uint64_t m = in.n;
-    if (order[k] == RF_DURABILITY_FSYNC && fsync_n < m) m = fsync_n;
-    if (run_policy(&in, m, order[k], (uint32_t)gn, (uint32_t)gms, base, keep) < 0) status = 1;
+    if (order[k] == RF_DURABILITY_FSYNC && !batch && fsync_n < m) m = fsync_n;
+    if (run_policy(&in, m, order[k], (uint32_t)gn, (uint32_t)gms, batch, base, keep) < 0)
+      status = 1;
   }
   sb_lines_free(&in);
   return status;

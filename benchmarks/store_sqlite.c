@@ -8,6 +8,8 @@
  *   group: synchronous=FULL, one transaction per 1000 deltas or 10 ms (the
  *          window checked at each insert, as rhizoflow's group commit does);
  *   none:  synchronous=OFF, one transaction per delta.
+ * With --batch N (as bench_store --batch N) every policy runs one
+ * transaction per N deltas instead, and fsync ingests every delta.
  * The table is deltas(id TEXT PRIMARY KEY, body BLOB); each insert is an
  * INSERT OR IGNORE keyed by the delta's content address. With --key canon
  * (the default) every line goes through rhizoflow's own validation and
@@ -36,12 +38,13 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: bench_store_sqlite --input FILE [--durability fsync|group|none|all]\n"
           "                          [--fsync-deltas N] [--group-n N] [--group-ms T]\n"
-          "                          [--key canon|raw] [--dir DIR] [--keep]\n"
+          "                          [--key canon|raw] [--batch N] [--dir DIR] [--keep]\n"
           "\n"
           "  --input FILE      the deltas (JSON Lines, as bench_store --write wrote them)\n"
           "  --durability P    policy to measure (default all: none, group, fsync)\n"
           "  --fsync-deltas N  ingest only the first N deltas under fsync (default 20000)\n"
           "  --group-n N, --group-ms T  group commit (default 1000 deltas or 10 ms)\n"
+          "  --batch N         one transaction per N deltas, every policy (default 0: as above)\n"
           "  --key canon|raw   canonicalise and key by content address (default), or\n"
           "                    store raw lines keyed by the hash of their bytes\n"
           "  --dir DIR         where the databases go (default ./bench-store-data)\n"
@@ -71,7 +74,7 @@ static void hex128(rf__delta_addr a, char out[33]) {
 }
 
 static int run_policy(const sb_lines *in, uint64_t n, const char *pol, uint64_t gn, uint64_t gms,
-                      int raw, const char *base, int keep) {
+                      uint64_t batch, int raw, const char *base, int keep) {
   char dir[4096], path[4200];
   snprintf(dir, sizeof dir, "%s/sqlite-%s", base, pol);
   snprintf(path, sizeof path, "%s/deltas.db", dir);
@@ -80,7 +83,7 @@ static int run_policy(const sb_lines *in, uint64_t n, const char *pol, uint64_t 
     fprintf(stderr, "bench_store_sqlite: cannot create %s: %s\n", dir, strerror(errno));
     return -1;
   }
-  int fsync_pol = strcmp(pol, "fsync") == 0, group = strcmp(pol, "group") == 0;
+  int fsync_pol = strcmp(pol, "fsync") == 0, group = strcmp(pol, "group") == 0 && !batch;
   sqlite3 *db = NULL;
   sqlite3_stmt *ins = NULL;
   rf__bytes b = {NULL, 0, 0};
@@ -90,7 +93,8 @@ static int run_policy(const sb_lines *in, uint64_t n, const char *pol, uint64_t 
     goto out;
   }
   if (exec(db, "PRAGMA journal_mode=WAL") < 0 ||
-      exec(db, fsync_pol || group ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF") < 0 ||
+      exec(db, fsync_pol || strcmp(pol, "group") == 0 ? "PRAGMA synchronous=FULL"
+                                                      : "PRAGMA synchronous=OFF") < 0 ||
       exec(db, "CREATE TABLE deltas(id TEXT PRIMARY KEY, body BLOB)") < 0)
     goto out;
   if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO deltas(id, body) VALUES(?, ?)", -1, &ins,
@@ -123,6 +127,7 @@ static int run_policy(const sb_lines *in, uint64_t n, const char *pol, uint64_t 
       if (exec(db, "BEGIN") < 0) goto out;
       group_start = sb_now();
     }
+    if (batch && i % batch == 0 && exec(db, "BEGIN") < 0) goto out;
     if (sqlite3_bind_text(ins, 1, key, 32, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_blob(ins, 2, body, (int)blen, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_step(ins) != SQLITE_DONE) {
@@ -137,6 +142,7 @@ static int run_policy(const sb_lines *in, uint64_t n, const char *pol, uint64_t 
       if (exec(db, "COMMIT") < 0) goto out;
       in_group = 0;
     }
+    if (batch && ((i + 1) % batch == 0 || i + 1 == n) && exec(db, "COMMIT") < 0) goto out;
   }
   if (group && in_group && exec(db, "COMMIT") < 0) goto out;
   double ingest_s = sb_now() - t0;
@@ -180,13 +186,14 @@ static int run_policy(const sb_lines *in, uint64_t n, const char *pol, uint64_t 
             replayed, accepted);
     goto out;
   }
-  printf("{\"system\":\"sqlite\",\"key\":\"%s\",\"durability\":\"%s\",\"deltas\":%" PRIu64
+  printf("{\"system\":\"sqlite\",\"key\":\"%s\",\"durability\":\"%s\",\"batch\":%" PRIu64
+         ",\"deltas\":%" PRIu64
          ",\"accepted\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"input_bytes\":%" PRIu64
          ",\"ingest_s\":%.4f,\"deltas_per_s\":%.0f,\"bytes_on_disk\":%" PRIu64
          ",\"bytes_per_delta\":%.1f,\"open_s\":%.4f,\"replay_s\":%.4f,"
          "\"replay_deltas_per_s\":%.0f,\"reindex_s\":null,\"rss_after_ingest_bytes\":%" PRIu64
          ",\"peak_rss_bytes\":%" PRIu64 ",\"checksum\":%" PRIu64 "}\n",
-         raw ? "raw" : "canon", pol, n, accepted, dups, in_bytes, ingest_s, (double)n / ingest_s,
+         raw ? "raw" : "canon", pol, batch, n, accepted, dups, in_bytes, ingest_s, (double)n / ingest_s,
          disk, accepted ? (double)disk / (double)accepted : 0.0, open_s, replay_s,
          (double)replayed / replay_s, rss_ingest, sb_peak_rss(), replay_bytes);
   fflush(stdout);
@@ -200,7 +207,7 @@ out:
 }
 
 int main(int argc, char **argv) {
-  uint64_t fsync_n = 20000, gn = 1000, gms = 10;
+  uint64_t fsync_n = 20000, gn = 1000, gms = 10, batch = 0;
   const char *input = NULL, *base = "./bench-store-data", *durs = "all";
   int keep = 0, raw = 0;
   for (int i = 1; i < argc; i++) {
@@ -219,6 +226,7 @@ int main(int argc, char **argv) {
     const char *v = argv[++i];
     int bad = 0;
     if (strcmp(a, "--fsync-deltas") == 0) bad = parse_u64(v, &fsync_n);
+    else if (strcmp(a, "--batch") == 0) bad = parse_u64(v, &batch);
     else if (strcmp(a, "--group-n") == 0) bad = parse_u64(v, &gn) || gn == 0;
     else if (strcmp(a, "--group-ms") == 0) bad = parse_u64(v, &gms);
     else if (strcmp(a, "--input") == 0) input = v;
@@ -254,8 +262,8 @@ int main(int argc, char **argv) {
   for (int k = 0; k < 3 && !status; k++) {
     if (strcmp(durs, "all") != 0 && strcmp(durs, order[k]) != 0) continue;
     uint64_t m = in.n;
-    if (k == 2 && fsync_n < m) m = fsync_n;
-    if (run_policy(&in, m, order[k], gn, gms, raw, base, keep) < 0) status = 1;
+    if (k == 2 && !batch && fsync_n < m) m = fsync_n;
+    if (run_policy(&in, m, order[k], gn, gms, batch, raw, base, keep) < 0) status = 1;
   }
   sb_lines_free(&in);
   return status;

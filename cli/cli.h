@@ -8,5 +8,10 @@
 
 int rf_cli_demo(int argc, char **argv);
 int rf_cli_bench(int argc, char **argv);
+int rf_cli_schema(int argc, char **argv);
+int rf_cli_view(int argc, char **argv);
+int rf_cli_watch(int argc, char **argv);
+/* The BFS demo (`rhizoflow demo bfs`). */
+int rf_cli_demo_bfs(int argc, char **argv);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * demo.c: `rhizoflow demo`: hop distances from node 0 over a random
+ * demo.c: `rhizoflow demo bfs`: hop distances from node 0 over a random
  * directed graph while its edges churn, narrated for a human. It runs the
  * same dataflow and steps as the BFS benchmark (rf_workloads): load the
  * edges at time 0, compute every distance, then rounds that each insert
@@ -22,7 +22,7 @@ typedef struct demo_opts {
 
 static void demo_usage(FILE *f) {
   fprintf(f,
-          "usage: rhizoflow demo [options]\n"
+          "usage: rhizoflow demo bfs [options]\n"
           "\n"
           "Computes hop distances from node 0 over a random directed graph, then\n"
           "changes the graph round by round (each change inserts a new edge and\n"
@@ -45,7 +45,7 @@ static void demo_usage(FILE *f) {
 }
 
 static int demo_parse(int argc, char **argv, demo_opts *o) {
-  const char *prog = "rhizoflow demo";
+  const char *prog = "rhizoflow demo bfs";
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     uint64_t v = 0;
@@ -72,7 +72,7 @@ static int demo_parse(int argc, char **argv, demo_opts *o) {
       }
       i++;
     } else {
-      fprintf(stderr, "%s: unknown argument '%s' (try rhizoflow demo --help)\n", prog, a);
+      fprintf(stderr, "%s: unknown argument '%s' (try rhizoflow demo bfs --help)\n", prog, a);
       return RFW_EXIT_USAGE;
     }
     if (rc) return rc;
@@ -100,7 +100,7 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total) {
 }
 
 static int fail(const char *what, int rc) {
-  fprintf(stderr, "rhizoflow demo: %s failed: %s (%s)\n", what, rf_strerror(rc),
+  fprintf(stderr, "rhizoflow demo bfs: %s failed: %s (%s)\n", what, rf_strerror(rc),
           rf_last_error());
   return RFW_EXIT_FAILURE;
 }
@@ -121,14 +121,14 @@ static void print_histogram(rfw_bfs_hist *h, uint32_t nodes) {
   pthread_mutex_unlock(&h->lock);
 }
 
-int rf_cli_demo(int argc, char **argv) {
+int rf_cli_demo_bfs(int argc, char **argv) {
   demo_opts o = {.nodes = 100000, .edges = 1000000, .batch = 1000, .rounds = 20,
                  .workers = 1, .gen = RFW_GEN_DD};
   int rc = demo_parse(argc, argv, &o);
   if (rc == RFW_EXIT_HELP) return RFW_EXIT_OK;
   if (rc) return rc;
 
-  printf("rhizoflow demo: hop distances from node 0 over %" PRIu32 " nodes and %" PRIu64
+  printf("rhizoflow demo bfs: hop distances from node 0 over %" PRIu32 " nodes and %" PRIu64
          " random edges (%" PRIu32 " worker%s),\nthen %" PRIu32 " rounds of %" PRIu32
          " changes (insert a new edge, remove the oldest), one time each.\n",
          o.nodes, o.edges, o.workers, o.workers > 1 ? "s" : "", o.rounds, o.batch);
@@ -140,7 +140,7 @@ int rf_cli_demo(int argc, char **argv) {
   rfw_bfs_run *run = malloc(sizeof *run);
   if (!ins || !del || !lat || !run) {
     free(ins), free(del), free(lat), free(run);
-    fprintf(stderr, "rhizoflow demo: out of memory\n");
+    fprintf(stderr, "rhizoflow demo bfs: out of memory\n");
     return RFW_EXIT_FAILURE;
   }
   int status = RFW_EXIT_OK;
@@ -150,7 +150,7 @@ int rf_cli_demo(int argc, char **argv) {
     return fail("building the dataflow", rc);
   }
   rfw_bfs_stream s;
-  rfw_bfs_stream_init(&s, o.gen, o.nodes, o.batch);
+  rfw_bfs_stream_init(&s, o.gen, o.nodes, o.batch, RFW_DEFAULT_SEED);
 
   progress prog = {.tty = isatty(STDERR_FILENO) == 1, .last = 0};
   double t0 = rfw_now_s();

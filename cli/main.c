@@ -21,10 +21,13 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"demo", rf_cli_demo, "BFS over a generated graph under edge churn, explained as it runs"},
+    {"demo", rf_cli_demo, "live HyperViews of a small blog as deltas arrive (demo bfs: BFS under churn)"},
     {"bench", rf_cli_bench, "run a benchmark workload (bench bfs) and print JSON figures"},
     {"ingest", rf_cli_ingest, "append deltas (JSON Lines) to a durable store"},
     {"store", rf_cli_store, "verify a store (store check) or print its deltas (store dump)"},
+    {"schema", rf_cli_schema, "define or change HyperSchemas (schema add FILE.json), stored as deltas"},
+    {"view", rf_cli_view, "print an object's HyperView or View (--resolve), or every object's (--all)"},
+    {"watch", rf_cli_watch, "follow a schema's HyperViews as deltas are ingested"},
 };
 
 static void usage(FILE *f) {

@@ -1,8 +1,9 @@
 /*
  * store_cli.c: `rhizoflow ingest` (append deltas from JSON Lines to a
- * store) and `rhizoflow store check|dump` (verify a store and print its
- * statistics; print its deltas back as JSON Lines). They drive store/ (the
- * record log and deltas) directly: the store is not yet in the public header.
+ * store, in batches) and `rhizoflow store check|dump` (verify a store and
+ * print its statistics; print its deltas back as JSON Lines). They use the
+ * store through the public header only (rhizoflow.h, "Durable delta
+ * store"), like any program would.
  * Exit status: 0 ok, 1 failure (bad input, damaged store, I/O), 2 usage.
  */
 #include <errno.h>
@@ -12,38 +13,42 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/delta.h"
-#include "store/store.h"
-#include "store/symbols.h"
-#include "common/alloc.h"
-#include "common/error.h"
+#include "rhizoflow.h"
 #include "store_cli.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 #define PROGRESS_EVERY 100000
+#define BATCH_DEFAULT 10000
+#define MAX_SHOWN 20 /* bad lines (and rejected batches) printed one by one */
 
 static void ingest_usage(FILE *f) {
   fprintf(f,
-          "usage: rhizoflow ingest [--store DIR] [--durability fsync|group|none] [FILE.jsonl|-]\n"
+          "usage: rhizoflow ingest [--store DIR] [--durability fsync|group|none] [--batch N]\n"
+          "                        [FILE.jsonl|-]\n"
           "\n"
           "Appends the deltas in FILE (JSON Lines, one delta per line; `-` or no FILE\n"
-          "reads standard input) to the store. Every line is validated first: if any\n"
-          "line is bad, nothing is appended and the bad lines are listed (line and\n"
-          "field). A delta already in the store is not stored again.\n"
+          "reads standard input) to the store, in batches of N lines. Each batch is\n"
+          "validated in full, then appended as a whole: a crash leaves a batch wholly\n"
+          "stored or not at all. A bad line (named with its line number and field)\n"
+          "rejects its own batch only; the other batches are appended. A delta\n"
+          "already in the store is not stored again.\n"
           "\n"
           "options:\n"
           "  --store DIR          the store directory (default %s)\n"
-          "  --durability P       fsync: every append on disk before the next (default);\n"
+          "  --durability P       fsync: every batch on disk before the next (default);\n"
           "                       group: one fsync per 64 appends or 10 ms;\n"
           "                       none: no fsync (safe from a process crash, not a power loss)\n"
+          "  --batch N            lines per batch, at least 1 (default %d); memory use\n"
+          "                       grows with N, not with the input\n"
           "  -h, --help           this message\n"
           "\n"
           "prints: a progress line on long input (stderr), then a summary\n"
-          "(accepted, duplicates, rejected).\n"
-          "exit status: 0 ok, 1 failure (bad lines: nothing appended), 2 usage error\n",
-          RF_STORE_DEFAULT_DIR);
+          "(accepted, duplicates, rejected lines and batches).\n"
+          "exit status: 0 ok, 1 failure (some lines rejected: their batches were not\n"
+          "appended; or the store could not be opened or written), 2 usage error\n",
+          RF_STORE_DEFAULT_DIR, BATCH_DEFAULT);
 }
 
 static void store_usage(FILE *f) {
@@ -67,41 +72,70 @@ static void store_usage(FILE *f) {
           RF_STORE_DEFAULT_DIR);
 }
 
-typedef struct prog {
+typedef struct ingest_ui {
   int tty;
-} prog;
+  const char *file;
+  uint64_t shown_lines, shown_batches;
+} ingest_ui;
 
-static void on_progress(void *arg, int phase, uint64_t done) {
-  prog *p = arg;
-  const char *what = phase == 1 ? "validated" : "appended";
-  if (p->tty)
-    fprintf(stderr, "\ringest: %s %" PRIu64 " lines...", what, done);
-  else
-    fprintf(stderr, "ingest: %s %" PRIu64 " lines\n", what, done);
+static void on_progress(void *arg, const rf_store_ingest_report *r) {
+  ingest_ui *u = arg;
+  fprintf(stderr,
+          "%singest: %" PRIu64 " lines read: accepted %" PRIu64 ", duplicates %" PRIu64
+          ", rejected %" PRIu64 "%s",
+          u->tty ? "\r" : "", r->lines, r->accepted, r->duplicates, r->rejected_lines,
+          u->tty ? "..." : "\n");
+}
+
+static void on_reject(void *arg, uint64_t line, const char *message) {
+  ingest_ui *u = arg;
+  if (u->shown_lines++ >= MAX_SHOWN) return;
+  fprintf(stderr, "%srhizoflow ingest: %s: line %" PRIu64 ": %s\n", u->tty ? "\r" : "", u->file,
+          line, message);
+}
+
+static void on_batch_rejected(void *arg, uint64_t first, uint64_t last, uint64_t bad) {
+  ingest_ui *u = arg;
+  if (u->shown_batches++ >= MAX_SHOWN) return;
+  fprintf(stderr,
+          "%srhizoflow ingest: %s: lines %" PRIu64 "-%" PRIu64 ": batch not appended (%" PRIu64
+          " bad line%s)\n",
+          u->tty ? "\r" : "", u->file, first, last, bad, bad == 1 ? "" : "s");
 }
 
 int rf_cli_ingest(int argc, char **argv) {
-  const char *dir = RF_STORE_DEFAULT_DIR, *file = NULL;
-  rf__store_policy pol = rf__store_policy_default();
+  const char *file = NULL;
+  rf_store_options so = rf_store_options_default();
+  size_t batch = BATCH_DEFAULT;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       ingest_usage(stdout);
       return EXIT_OK;
-    } else if (strcmp(a, "--store") == 0 || strcmp(a, "--durability") == 0) {
+    } else if (strcmp(a, "--store") == 0 || strcmp(a, "--durability") == 0 ||
+               strcmp(a, "--batch") == 0) {
       if (i + 1 >= argc) {
         fprintf(stderr, "rhizoflow ingest: %s needs a value (try rhizoflow ingest --help)\n", a);
         return EXIT_USAGE;
       }
       const char *v = argv[++i];
-      if (a[2] == 's') {
-        dir = v;
+      if (strcmp(a, "--store") == 0) {
+        so.dir = v;
+      } else if (strcmp(a, "--batch") == 0) {
+        char *e = NULL;
+        errno = 0;
+        unsigned long long n = strtoull(v, &e, 10);
+        if (!*v || *e || v[0] == '-' || n == 0 || errno == ERANGE || n > SIZE_MAX / 2) {
+          fprintf(stderr, "rhizoflow ingest: bad value '%s' for --batch: expected a number of lines, at least 1\n", v);
+          return EXIT_USAGE;
+        }
+        batch = (size_t)n;
       } else if (strcmp(v, "fsync") == 0) {
-        pol.durability = RF_DURABILITY_FSYNC;
+        so.durability = RF_STORE_FSYNC;
       } else if (strcmp(v, "group") == 0) {
-        pol.durability = RF_DURABILITY_GROUP;
+        so.durability = RF_STORE_GROUP;
       } else if (strcmp(v, "none") == 0) {
-        pol.durability = RF_DURABILITY_NONE;
+        so.durability = RF_STORE_NONE;
       } else {
         fprintf(stderr, "rhizoflow ingest: bad value '%s' for --durability: expected fsync, group or none\n", v);
         return EXIT_USAGE;
@@ -124,135 +158,112 @@ int rf_cli_ingest(int argc, char **argv) {
       return EXIT_FAIL;
     }
   }
-  rf__deltas *ds;
-  int rc = rf__deltas_open(dir, &pol, &ds);
+  rf_store *st;
+  int rc = rf_store_open(&so, &st);
   if (rc < 0) {
     fprintf(stderr, "rhizoflow ingest: cannot open the store: %s\n", rf_last_error());
     if (in != stdin) fclose(in);
     return EXIT_FAIL;
   }
-  const char *note = rf__store_recovery_note(rf__deltas_store(ds));
+  const char *note = rf_store_recovery_note(st);
   if (note) fprintf(stderr, "rhizoflow ingest: recovered the store: %s\n", note);
-  prog p = {isatty(STDERR_FILENO)};
-  rf__ingest_opts o = {0};
+  ingest_ui u = {isatty(STDERR_FILENO), file && strcmp(file, "-") != 0 ? file : "stdin", 0, 0};
+  rf_store_ingest_options o;
+  memset(&o, 0, sizeof o);
+  o.batch_lines = batch;
   o.progress_every = PROGRESS_EVERY;
   o.progress = on_progress;
-  o.progress_arg = &p;
-  rf__ingest_report rep;
-  rc = rf__deltas_ingest(ds, in, &o, &rep);
-  if (p.tty && rep.lines >= PROGRESS_EVERY) fputc('\n', stderr);
+  o.on_reject = on_reject;
+  o.on_batch_rejected = on_batch_rejected;
+  o.ctx = &u;
+  rf_store_ingest_report rep;
+  rc = rf_store_ingest_jsonl(st, in, &o, &rep);
+  if (u.tty && rep.lines >= PROGRESS_EVERY) fputc('\n', stderr);
   if (in != stdin) fclose(in);
   int status = EXIT_OK;
-  if (rep.rejected) {
-    for (size_t i = 0; i < rep.n_messages; i++)
-      fprintf(stderr, "rhizoflow ingest: %s: %s\n", file ? file : "stdin", rep.messages[i]);
-    if (rep.rejected > rep.n_messages)
+  if (rep.rejected_lines) {
+    if (u.shown_lines > MAX_SHOWN)
       fprintf(stderr, "rhizoflow ingest: ... and %" PRIu64 " more bad lines\n",
-              rep.rejected - rep.n_messages);
-    fprintf(stderr, "rhizoflow ingest: nothing appended: the input has %" PRIu64 " bad line%s\n",
-            rep.rejected, rep.rejected == 1 ? "" : "s");
+              u.shown_lines - MAX_SHOWN);
+    if (u.shown_batches > MAX_SHOWN)
+      fprintf(stderr, "rhizoflow ingest: ... and %" PRIu64 " more rejected batches\n",
+              u.shown_batches - MAX_SHOWN);
+    fprintf(stderr,
+            "rhizoflow ingest: %" PRIu64 " bad line%s: %" PRIu64 " batch%s of up to %zu lines "
+            "not appended (%s)\n",
+            rep.rejected_lines, rep.rejected_lines == 1 ? "" : "s", rep.rejected_batches,
+            rep.rejected_batches == 1 ? "" : "es", batch,
+            rep.batches ? "the other batches were appended" : "nothing appended");
     status = EXIT_FAIL;
-  } else if (rc < 0) {
+  }
+  if (rc < 0 && rc != RF_EINVAL) {
     fprintf(stderr, "rhizoflow ingest: %s\n", rf_last_error());
     status = EXIT_FAIL;
   }
+  rf_store_stats s;
+  rf_store_get_stats(st, &s);
   printf("ingest: %" PRIu64 " lines: accepted %" PRIu64 ", duplicates %" PRIu64
-         ", rejected %" PRIu64 "; the store holds %" PRIu64 " deltas\n",
-         rep.lines, rep.accepted, rep.duplicates, rep.rejected, rf__deltas_count(ds));
-  rf__ingest_report_free(&rep);
-  if (rf__deltas_close(ds) < 0) {
+         ", rejected %" PRIu64 " lines (%" PRIu64 " of %" PRIu64 " batches of up to %zu lines);"
+         " the store holds %" PRIu64 " deltas\n",
+         rep.lines, rep.accepted, rep.duplicates, rep.rejected_lines, rep.rejected_batches,
+         rep.batches + rep.rejected_batches, batch, s.deltas);
+  if (rf_store_close(st) < 0) {
     fprintf(stderr, "rhizoflow ingest: closing the store: %s\n", rf_last_error());
     status = EXIT_FAIL;
   }
   return status;
 }
 
-static int store_check(rf__deltas *ds, const char *dir) {
-  rf__store *st = rf__deltas_store(ds);
-  int problems = 0;
-  const char *note = rf__store_recovery_note(st);
-  if (note) {
-    printf("problem: %s\n", note);
-    problems++;
-  }
-  rf__store_reader *r;
-  int rc = rf__store_reader_open(st, (rf__store_pos){0, 0}, &r);
-  if (rc < 0) {
+typedef struct check_ui {
+  uint64_t shown;
+} check_ui;
+
+static void on_problem(void *arg, const char *message) {
+  check_ui *c = arg;
+  if (c->shown++ < MAX_SHOWN) printf("problem: %s\n", message);
+}
+
+static int store_check(rf_store *st, const char *dir) {
+  check_ui c = {0};
+  uint64_t problems = 0;
+  int rc = rf_store_check(st, on_problem, &c, &problems);
+  if (rc < 0 && rc != RF_ECORRUPT) {
+    printf("check: PROBLEMS FOUND\n");
     fprintf(stderr, "rhizoflow store check: %s\n", rf_last_error());
     return EXIT_FAIL;
   }
-  rf__store_record rec;
-  rf__bytes b = {NULL, 0, 0};
-  char err[400];
-  uint64_t noncanon = 0, unknown = 0;
-  while ((rc = rf__store_reader_next(r, &rec)) == 1) {
-    if (rec.type == RF_STORE_REC_RAW || rec.type == RF_STORE_REC_SYMBOL) continue;
-    if (rec.type != RF_STORE_REC_DELTA) {
-      if (unknown++ < 5)
-        printf("problem: segment %" PRIu64 " offset %" PRIu64 ": unknown record type %u\n",
-               rec.pos.segment, rec.pos.offset, rec.type);
-      continue;
-    }
-    b.len = 0;
-    int v = rf__delta_canonicalize((const char *)rec.data, rec.len, &b, err, sizeof err);
-    if (v < 0 || b.len != rec.len || memcmp(b.data, rec.data, rec.len) != 0) {
-      if (noncanon++ < 5)
-        printf("problem: segment %" PRIu64 " offset %" PRIu64 ": delta not in canonical form%s%s\n",
-               rec.pos.segment, rec.pos.offset, v < 0 ? ": " : "", v < 0 ? err : "");
-    }
-  }
-  rf__free(b.data);
-  rf__store_reader_close(r);
-  if (rc < 0) {
-    printf("problem: %s\n", rf_last_error());
-    problems++;
-  }
-  rf__store_stats s;
-  rf__store_get_stats(st, &s);
-  uint64_t n_delta = s.n_by_type[RF_STORE_REC_DELTA];
-  if (n_delta != rf__deltas_count(ds)) {
-    printf("problem: %" PRIu64 " delta records but %" PRIu64 " distinct deltas\n", n_delta,
-           rf__deltas_count(ds));
-    problems++;
-  }
-  rf__symtab *syms = NULL;
-  if (rf__symtab_open(st, &syms) < 0) {
-    printf("problem: %s\n", rf_last_error());
-    problems++;
-  }
-  problems += noncanon > 0;
-  problems += unknown > 0;
+  if (c.shown > MAX_SHOWN) printf("problem: ... and %" PRIu64 " more\n", c.shown - MAX_SHOWN);
+  rf_store_stats s;
+  rf_store_get_stats(st, &s);
+  uint64_t other = s.records - s.update_records;
+  other = other > s.deltas ? other - s.deltas : 0;
   printf("store %s\n", dir);
-  printf("  segments:        %" PRIu64 "\n", s.n_segments);
-  printf("  records:         %" PRIu64 " (%" PRIu64 " deltas, %" PRIu64 " symbols, %" PRIu64
-         " raw)\n",
-         s.n_records, n_delta, s.n_by_type[RF_STORE_REC_SYMBOL], s.n_by_type[RF_STORE_REC_RAW]);
+  printf("  segments:        %" PRIu64 "\n", s.segments);
+  printf("  records:         %" PRIu64 " (%" PRIu64 " deltas, %" PRIu64 " collection updates, %" PRIu64
+         " other)\n",
+         s.records, s.deltas, s.update_records, other);
+  printf("  batches:         %" PRIu64 "\n", s.batches);
   printf("  bytes on disk:   %" PRIu64 " (payload %" PRIu64 ")\n", s.bytes, s.payload_bytes);
-  if (n_delta)
-    printf("  bytes per delta: %.1f\n", (double)s.bytes / (double)n_delta);
-  rf__symtab_close(syms);
+  if (s.deltas) printf("  bytes per delta: %.1f\n", (double)s.bytes / (double)s.deltas);
   printf("%s\n", problems ? "check: PROBLEMS FOUND" : "check: ok");
   return problems ? EXIT_FAIL : EXIT_OK;
 }
 
-static int store_dump(rf__store *st, int64_t until_time) {
-  const char *note = rf__store_recovery_note(st);
+static int store_dump(rf_store *st, int64_t until_time) {
+  const char *note = rf_store_recovery_note(st);
   if (note) fprintf(stderr, "rhizoflow store dump: warning: %s\n", note);
-  rf__store_reader *r;
-  int rc = rf__store_reader_open(st, (rf__store_pos){0, 0}, &r);
-  rf__store_record rec;
-  while (rc == 0 && (rc = rf__store_reader_next(r, &rec)) == 1) {
+  rf_store_read_options o;
+  memset(&o, 0, sizeof o);
+  o.until_timestamp = until_time;
+  rf_store_reader *r;
+  int rc = rf_store_reader_open(st, &o, &r);
+  rf_store_delta d;
+  while (rc == 0 && (rc = rf_store_reader_next(r, &d)) == 1) {
     rc = 0;
-    if (rec.type != RF_STORE_REC_DELTA) continue;
-    if (until_time > 0) {
-      int64_t ts;
-      if ((rc = rf__delta_timestamp(rec.data, rec.len, &ts)) < 0) break;
-      if (ts > until_time) continue;
-    }
-    fwrite(rec.data, 1, rec.len, stdout);
+    fwrite(d.json, 1, d.len, stdout);
     fputc('\n', stdout);
   }
-  rf__store_reader_close(r);
+  rf_store_reader_close(r);
   if (rc < 0) {
     fprintf(stderr, "rhizoflow store dump: %s\n", rf_last_error());
     return EXIT_FAIL;
@@ -298,21 +309,21 @@ int rf_cli_store(int argc, char **argv) {
     fprintf(stderr, "rhizoflow store: say check or dump (try rhizoflow store --help)\n");
     return EXIT_USAGE;
   }
-  rf__store_policy pol = rf__store_policy_default();
-  pol.read_only = 1;
-  rf__deltas *ds;
-  int rc = rf__deltas_open(dir, &pol, &ds);
+  if (until_time && cmd[0] == 'c') {
+    fprintf(stderr, "rhizoflow store check: --until-time applies to dump only\n");
+    return EXIT_USAGE;
+  }
+  rf_store_options so = rf_store_options_default();
+  so.dir = dir;
+  so.read_only = true;
+  rf_store *st;
+  int rc = rf_store_open(&so, &st);
   if (rc < 0) {
     if (cmd[0] == 'c') printf("check: PROBLEMS FOUND\n");
     fprintf(stderr, "rhizoflow store %s: %s\n", cmd, rf_last_error());
     return EXIT_FAIL;
   }
-  if (until_time && cmd[0] == 'c') {
-    fprintf(stderr, "rhizoflow store check: --until-time applies to dump only\n");
-    rf__deltas_close(ds);
-    return EXIT_USAGE;
-  }
-  int status = cmd[0] == 'c' ? store_check(ds, dir) : store_dump(rf__deltas_store(ds), until_time);
-  rf__deltas_close(ds);
+  int status = cmd[0] == 'c' ? store_check(st, dir) : store_dump(st, until_time);
+  rf_store_close(st);
   return status;
 }

@@ -383,6 +383,230 @@ typedef struct rf_stats {
 } rf_stats;
 RF_API int rf_graph_stats(rf_graph *g, rf_stats *out);
 
+/* ---- Durable delta store (DESIGN §8) ---- */
+
+/* A store is a directory on local disk that keeps, in arrival order and
+ * durably, what entered the system: RhizomeDB deltas (one JSON object
+ * each: validated, kept in a canonical JSON form and content-addressed, so
+ * the same delta twice is stored once) and plain collection updates (rows
+ * of rf_value words with diffs, for a named collection at a time). A
+ * program replays it at start to rebuild its views, or up to a position or
+ * a timestamp to see the past. docs/store-format.md gives the bytes.
+ *
+ * Ownership, lifetime and threads:
+ *   - rf_store_open returns a handle the caller owns; rf_store_close frees
+ *     it. One process at a time may open a store for writing (others get
+ *     RF_EIO); any number may open it read-only.
+ *   - The handle belongs to the thread that opened it: appends, ingest,
+ *     sync, stats, check and close are called from that thread only.
+ *   - Readers (rf_store_reader_*, rf_store_replay_updates) may run on any
+ *     threads while the owner appends. A reader sees every delta or update
+ *     whose append has returned (for ingest: whose batch was committed),
+ *     never part of a batch. Close every reader, and let every replay
+ *     return, before rf_store_close.
+ *   - rf_store_wait_durable may be called from any thread, but not during
+ *     rf_store_close.
+ *   - The store copies what it is given. What it hands out (a delta's JSON,
+ *     a collection name, rows and diffs) is valid until the next call on
+ *     the same reader, or until the callback returns.
+ *   - The store never calls into a dataflow: replay hands updates to a
+ *     callback, which may feed an rf_input.
+ * Errors: RF_EINVAL (a bad argument, or a bad delta: rf_last_error names
+ * the field), RF_ECORRUPT (a damaged store) and RF_EVERSION (written by a
+ * newer rhizoflow), with rf_last_error naming the segment file and byte
+ * offset; RF_EIO (a system call failed; after a failed write or sync the
+ * handle refuses appends: close and reopen it, which recovers the store);
+ * RF_ESTATE (a write to a read-only store); RF_ENOTFOUND (no store at the
+ * directory, read-only); RF_ENOMEM. */
+
+#include <stdio.h> /* FILE, for rf_store_ingest_jsonl */
+
+#define RF_STORE_DEFAULT_DIR "./rhizoflow-data"
+
+typedef struct rf_store rf_store;               /* an open store */
+typedef struct rf_store_reader rf_store_reader; /* replays its deltas */
+
+/* When an append is acknowledged (returns 0): */
+typedef enum rf_store_durability {
+  RF_STORE_FSYNC = 0, /* on disk (fdatasync) before it returns: survives a power loss */
+  RF_STORE_GROUP = 1, /* one fdatasync per group of group_n appends, or group_ms
+                         after the group's first append (a background thread
+                         of the store makes it so even if no append follows) */
+  RF_STORE_NONE = 2,  /* handed to the kernel: survives a crash of the
+                         process, not of the machine */
+} rf_store_durability;
+
+typedef struct rf_store_options {
+  const char *dir;       /* the directory (NULL: RF_STORE_DEFAULT_DIR), created
+                            unless read_only; copied */
+  rf_store_durability durability;
+  uint32_t group_n;      /* group commit: appends per group (0: 64) */
+  uint32_t group_ms;     /* group commit: milliseconds (0: 10) */
+  uint64_t segment_size; /* bytes per segment file before the next (0: 64 MiB) */
+  bool read_only;        /* verify and read only: nothing created, repaired
+                            or locked */
+} rf_store_options;
+
+/* fsync, the default directory, 64 appends or 10 ms, 64 MiB, read-write. */
+RF_API rf_store_options rf_store_options_default(void);
+
+/* Opens (creating if needed) the store, verifying every checksum. A torn
+ * tail or an unfinished batch left by a crash is cut off and reported by
+ * rf_store_recovery_note (read-only: left alone, and reads stop before
+ * it). opts NULL: the defaults. Writes *out only on success. */
+RF_API int rf_store_open(const rf_store_options *opts, rf_store **out);
+/* Syncs (unless durability none) and frees the handle. Accepts NULL.
+ * 0, or RF_EIO if a write or sync failed (the handle is freed anyway). */
+RF_API int rf_store_close(rf_store *st);
+/* What the open repaired (or, read-only, would repair), e.g.
+ * "00000003.seg: torn tail at offset 4096 (incomplete record): truncated,
+ * dropped 17 bytes"; NULL if nothing. Valid until rf_store_close. */
+RF_API const char *rf_store_recovery_note(const rf_store *st);
+
+/* A place in the log: segment number and byte offset. Positions compare
+ * like the log (segment first). {0, 0} is before every record. */
+typedef struct rf_store_pos {
+  uint64_t segment;
+  uint64_t offset;
+} rf_store_pos;
+
+/* rf_store_append_delta_json: the delta was stored already. */
+#define RF_STORE_DUPLICATE 2
+
+/* Validates one delta (len bytes of JSON: {id, timestamp, author, system,
+ * pointers: [{role, target}]}) and appends it unless stored. Returns 0
+ * (appended and acknowledged), 1 (appended; under group commit not yet
+ * acknowledged: see rf_store_wait_durable), RF_STORE_DUPLICATE (stored
+ * already: nothing written), RF_EINVAL (a bad delta: rf_last_error names
+ * the field; nothing written), or another error. *pos (may be NULL)
+ * receives the record's position when 0 or 1 is returned. */
+RF_API int rf_store_append_delta_json(rf_store *st, const char *json, size_t len,
+                                      rf_store_pos *pos);
+
+/* Makes every append so far durable now. 0 or RF_EIO. */
+RF_API int rf_store_sync(rf_store *st);
+/* Blocks until the record at pos (returned by an append) is acknowledged;
+ * under group commit that takes about group_ms. Any thread. 0, RF_EIO (a
+ * write or sync failed: it never will be), RF_EINVAL (nothing appended at
+ * or after pos). */
+RF_API int rf_store_wait_durable(rf_store *st, rf_store_pos pos);
+
+typedef struct rf_store_ingest_report {
+  uint64_t lines;            /* lines read (blank lines included) */
+  uint64_t accepted;         /* new deltas appended */
+  uint64_t duplicates;       /* deltas stored already (or earlier in the input) */
+  uint64_t rejected_lines;   /* bad lines */
+  uint64_t batches;          /* batches appended */
+  uint64_t rejected_batches; /* batches not appended: they held a bad line */
+} rf_store_ingest_report;
+
+typedef struct rf_store_ingest_options {
+  size_t batch_lines;      /* lines per batch (0: 10,000) */
+  size_t max_line;         /* longest line in bytes (0: 1 MiB); longer is bad */
+  uint64_t progress_every; /* call progress every this many lines (0: never) */
+  void (*progress)(void *ctx, const rf_store_ingest_report *so_far);
+  /* each bad line: its number and what is wrong ("field 'pointers[0].role':
+   * missing", "invalid JSON at column 7: ...") */
+  void (*on_reject)(void *ctx, uint64_t line, const char *message);
+  /* each rejected batch: nothing of lines first..last was appended */
+  void (*on_batch_rejected)(void *ctx, uint64_t first, uint64_t last, uint64_t bad_lines);
+  void *ctx; /* passed to the callbacks (called on this thread) */
+} rf_store_ingest_options;
+
+/* Appends the deltas of `in` (JSON Lines, one delta a line, blank lines
+ * skipped) in batches of batch_lines lines. Each batch is validated in
+ * full, then appended as a whole: a crash leaves it wholly stored or not
+ * at all. A bad line rejects its own batch only; the other batches are
+ * appended. Memory stays within one batch however long the input. Every
+ * accepted delta is acknowledged when this returns 0 or RF_EINVAL.
+ * Returns 0 (every line good), RF_EINVAL (some batches rejected;
+ * rf_last_error sums it up, naming the first bad line and field), or an
+ * error that stopped ingestion (earlier batches stay stored, the one in
+ * progress does not). opts may be NULL; *report (may be NULL) is always
+ * filled. */
+RF_API int rf_store_ingest_jsonl(rf_store *st, FILE *in, const rf_store_ingest_options *opts,
+                                 rf_store_ingest_report *report);
+
+/* What to replay. Zeroed: everything, from the beginning. */
+typedef struct rf_store_read_options {
+  rf_store_pos from;       /* start here ({0, 0}: the beginning); a position
+                              from a record or rf_store_reader_position */
+  rf_store_pos until;      /* stop before this position ({0, 0}: no bound):
+                              the log as it was when that record came */
+  int64_t until_timestamp; /* deltas: only those with timestamp <= this
+                              (0: all); the log is in arrival order, so the
+                              rest are skipped, not a stopping point */
+  bool bound_time;         /* updates: only those at time <= until_time */
+  rf_time until_time;
+} rf_store_read_options;
+
+typedef struct rf_store_delta {
+  const char *json; /* canonical JSON, NUL-terminated (len bytes) */
+  size_t len;
+  int64_t timestamp;
+  rf_store_pos pos;
+} rf_store_delta;
+
+/* A reader of the stored deltas in log order. opts NULL: all of them. */
+RF_API int rf_store_reader_open(rf_store *st, const rf_store_read_options *opts,
+                                rf_store_reader **out);
+/* 1 and *out filled; 0: no more for now (the end of the log or the bound:
+ * call again later to tail the log as it grows); or RF_ECORRUPT (naming
+ * segment and offset), RF_EIO, RF_ENOMEM. */
+RF_API int rf_store_reader_next(rf_store_reader *r, rf_store_delta *out);
+/* Where the next read starts (for opening a reader later that continues). */
+RF_API rf_store_pos rf_store_reader_position(const rf_store_reader *r);
+/* Accepts NULL. */
+RF_API void rf_store_reader_close(rf_store_reader *r);
+
+/* Appends n updates to `collection` (a non-empty name, at most 4096 bytes)
+ * at `time`: rows holds n * arity words (arity 1..RF_MAX_COLS), diffs n
+ * counts. All or nothing across a crash. Returns 0 (acknowledged), 1
+ * (group commit: not yet), RF_EINVAL (naming the bad argument), or another
+ * error. n == 0 writes nothing. *pos (may be NULL): the position to pass
+ * to rf_store_wait_durable. */
+RF_API int rf_store_append_updates(rf_store *st, const char *collection, rf_time time,
+                                   uint32_t arity, const rf_value *rows, const rf_diff *diffs,
+                                   size_t n, rf_store_pos *pos);
+
+/* Called by rf_store_replay_updates for each stored batch of updates, in
+ * log order. Return 0 to go on; anything else stops the replay and is
+ * returned. A batch split over several records (more than fit in one)
+ * comes as several calls. */
+typedef int (*rf_store_updates_fn)(void *ctx, const char *collection, rf_time time,
+                                   uint32_t arity, const rf_value *rows, const rf_diff *diffs,
+                                   size_t n);
+/* Replays the stored updates to `collection` (NULL: every collection)
+ * within opts (NULL: all) through fn. Returns 0 at the end of the log (or
+ * the bound), fn's non-zero value, or an error (RF_ECORRUPT naming segment
+ * and offset). *next (may be NULL) receives where to continue: pass it as
+ * opts->from to tail the log. Any thread, like a reader. */
+RF_API int rf_store_replay_updates(rf_store *st, const rf_store_read_options *opts,
+                                   const char *collection, rf_store_updates_fn fn, void *ctx,
+                                   rf_store_pos *next);
+
+typedef struct rf_store_stats {
+  uint64_t segments;
+  uint64_t records;        /* records in the log (batch framing excluded) */
+  uint64_t batches;        /* committed batches */
+  uint64_t deltas;         /* distinct deltas */
+  uint64_t update_records; /* records of collection updates */
+  uint64_t bytes;          /* on disk, every segment */
+  uint64_t payload_bytes;  /* records' contents, framing excluded */
+  uint64_t dropped_bytes;  /* cut off (or, read-only, left) at open */
+} rf_store_stats;
+RF_API int rf_store_get_stats(rf_store *st, rf_store_stats *out);
+
+/* Reads the whole store back and verifies it: every checksum again, every
+ * delta in canonical form and stored once, the symbol table, every update
+ * record well formed, no record of an unknown type, and (read-only) no
+ * damaged tail left. fn (may be NULL) is called with a message for each
+ * problem, naming segment and offset. Returns 0 (no problem), RF_ECORRUPT
+ * (problems found: their number in *problems, may be NULL) or an error
+ * that stopped the check (RF_EIO, RF_ENOMEM). */
+typedef void (*rf_store_problem_fn)(void *ctx, const char *message);
+RF_API int rf_store_check(rf_store *st, rf_store_problem_fn fn, void *ctx, uint64_t *problems);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,11 +5,16 @@
  * (delta.h).
  *
  * Design
- *   A batch is read and validated in full before anything is appended: the
- *   canonical encodings are kept in one buffer, so a batch with any bad line
- *   appends nothing. The index is an open-addressing hash set of 128-bit
- *   addresses (linear probing, at most half full); it lives in memory and is
- *   rebuilt from the log on open.
+ *   Ingestion reads N lines at a time (a batch): each batch is validated in
+ *   full before anything of it is appended (its canonical encodings kept in
+ *   one buffer, reused from batch to batch), so a batch with any bad line
+ *   appends nothing, and a good one is appended as one batch of the log.
+ *   The index is an open-addressing hash set of 128-bit addresses (linear
+ *   probing, at most half full); it lives in memory and is rebuilt from the
+ *   log on open. The open batch has a second, small set of the addresses it
+ *   appended: they count as duplicates within the batch and join the index
+ *   at its commit (room reserved first, so that joining cannot fail), or are
+ *   forgotten at its abort.
  */
 #include "store/delta.h"
 
@@ -275,60 +280,90 @@ bad:
   return rf__error(RF_ECORRUPT, "delta: a stored delta is not in canonical form (no timestamp)");
 }
 
+/* ---- address sets -------------------------------------------------------- */
+
+typedef struct addr_set {
+  rf__delta_addr *slots; /* {0,0} = empty */
+  size_t cap;            /* power of two (or 0) */
+  uint64_t n;
+  int has_zero; /* the address {0,0} itself is in the set */
+} addr_set;
+
+static size_t slot_of(const addr_set *s, rf__delta_addr a) {
+  return (size_t)(a.lo ^ (a.hi * 0x9e3779b97f4a7c15ull)) & (s->cap - 1);
+}
+
+static int is_zero(rf__delta_addr a) { return a.lo == 0 && a.hi == 0; }
+static int addr_eq(rf__delta_addr a, rf__delta_addr b) { return a.lo == b.lo && a.hi == b.hi; }
+
+static int set_contains(const addr_set *s, rf__delta_addr a) {
+  if (is_zero(a)) return s->has_zero;
+  if (!s->cap) return 0;
+  for (size_t i = slot_of(s, a);; i = (i + 1) & (s->cap - 1)) {
+    rf__delta_addr v = s->slots[i];
+    if (is_zero(v)) return 0;
+    if (addr_eq(v, a)) return 1;
+  }
+}
+
+static void insert_slot(addr_set *s, rf__delta_addr a) {
+  size_t i = slot_of(s, a);
+  while (!is_zero(s->slots[i])) i = (i + 1) & (s->cap - 1);
+  s->slots[i] = a;
+}
+
+/* Makes room for `more` more addresses, so that set_insert cannot fail.
+ * 0 or RF_ENOMEM (nothing changed). */
+static int set_reserve(addr_set *s, uint64_t more) {
+  if ((s->n + more) * 2 <= s->cap) return 0;
+  size_t ncap = s->cap ? s->cap : 1024;
+  while ((s->n + more) * 2 > ncap) ncap *= 2;
+  rf__delta_addr *ns = rf__calloc(ncap, sizeof *ns);
+  RF_CHECK_ALLOC(ns);
+  rf__delta_addr *old = s->slots;
+  size_t ocap = s->cap;
+  s->slots = ns;
+  s->cap = ncap;
+  for (size_t i = 0; i < ocap; i++)
+    if (!is_zero(old[i])) insert_slot(s, old[i]);
+  rf__free(old);
+  return 0;
+}
+
+/* Adds a (not present; room reserved). */
+static void set_insert(addr_set *s, rf__delta_addr a) {
+  if (is_zero(a))
+    s->has_zero = 1;
+  else
+    insert_slot(s, a);
+  s->n++;
+}
+
+/* Empties the set, whose members are exactly list[0..n): each is found and
+ * its slot cleared (clearing all of them leaves no probe chain behind). */
+static void set_clear(addr_set *s, const rf__delta_addr *list, size_t n) {
+  for (size_t k = 0; k < n; k++) {
+    if (is_zero(list[k])) continue;
+    size_t i = slot_of(s, list[k]);
+    while (!addr_eq(s->slots[i], list[k])) i = (i + 1) & (s->cap - 1);
+    s->slots[i] = (rf__delta_addr){0, 0};
+  }
+  s->n = 0;
+  s->has_zero = 0;
+}
+
 /* ---- the address index ---------------------------------------------------- */
 
 struct rf__deltas {
   rf__store *st;
-  rf__delta_addr *slots; /* {0,0} = empty */
-  size_t cap;            /* power of two */
-  uint64_t n;
-  int has_zero; /* the address {0,0} itself is stored */
+  addr_set index;          /* every committed delta */
+  addr_set batch;          /* the deltas appended in the open batch */
+  rf__delta_addr *pending; /* the same, in order */
+  size_t n_pending, pending_cap;
 };
 
-static size_t slot_of(const rf__deltas *ds, rf__delta_addr a) {
-  return (size_t)(a.lo ^ (a.hi * 0x9e3779b97f4a7c15ull)) & (ds->cap - 1);
-}
-
-static int is_zero(rf__delta_addr a) { return a.lo == 0 && a.hi == 0; }
-
 int rf__deltas_contains(const rf__deltas *ds, rf__delta_addr a) {
-  if (is_zero(a)) return ds->has_zero;
-  if (!ds->cap) return 0;
-  for (size_t i = slot_of(ds, a);; i = (i + 1) & (ds->cap - 1)) {
-    rf__delta_addr s = ds->slots[i];
-    if (is_zero(s)) return 0;
-    if (s.lo == a.lo && s.hi == a.hi) return 1;
-  }
-}
-
-static void insert_slot(rf__deltas *ds, rf__delta_addr a) {
-  size_t i = slot_of(ds, a);
-  while (!is_zero(ds->slots[i])) i = (i + 1) & (ds->cap - 1);
-  ds->slots[i] = a;
-}
-
-/* Adds a (not present) to the index. 0 or RF_ENOMEM. */
-static int index_add(rf__deltas *ds, rf__delta_addr a) {
-  if (is_zero(a)) {
-    ds->has_zero = 1;
-    ds->n++;
-    return 0;
-  }
-  if ((ds->n + 1) * 2 > ds->cap) {
-    size_t ncap = ds->cap ? ds->cap * 2 : 1024;
-    rf__delta_addr *ns = rf__calloc(ncap, sizeof *ns);
-    RF_CHECK_ALLOC(ns);
-    rf__delta_addr *old = ds->slots;
-    size_t ocap = ds->cap;
-    ds->slots = ns;
-    ds->cap = ncap;
-    for (size_t i = 0; i < ocap; i++)
-      if (!is_zero(old[i])) insert_slot(ds, old[i]);
-    rf__free(old);
-  }
-  insert_slot(ds, a);
-  ds->n++;
-  return 0;
+  return set_contains(&ds->index, a);
 }
 
 int rf__deltas_open(const char *dir, const rf__store_policy *policy, rf__deltas **out) {
@@ -346,7 +381,9 @@ int rf__deltas_open(const char *dir, const rf__store_policy *policy, rf__deltas 
   while ((rc = rf__store_reader_next(r, &rec)) == 1) {
     if (rec.type != RF_STORE_REC_DELTA) continue;
     rf__delta_addr a = rf__delta_address(rec.data, rec.len);
-    if (!rf__deltas_contains(ds, a) && (rc = index_add(ds, a)) < 0) break;
+    if (set_contains(&ds->index, a)) continue;
+    if ((rc = set_reserve(&ds->index, 1)) < 0) break;
+    set_insert(&ds->index, a);
   }
   rf__store_reader_close(r);
   if (rc < 0) goto fail;
@@ -359,30 +396,48 @@ fail:
 
 int rf__deltas_close(rf__deltas *ds) {
   if (!ds) return 0;
-  int rc = rf__store_close(ds->st);
-  rf__free(ds->slots);
+  int rc = rf__store_close(ds->st); /* drops an open batch */
+  rf__free(ds->index.slots);
+  rf__free(ds->batch.slots);
+  rf__free(ds->pending);
   rf__free(ds);
   return rc;
 }
 
 rf__store *rf__deltas_store(rf__deltas *ds) { return ds->st; }
 
-uint64_t rf__deltas_count(const rf__deltas *ds) { return ds->n; }
+uint64_t rf__deltas_count(const rf__deltas *ds) { return ds->index.n; }
 
-/* Appends one canonical delta unless stored. */
-static int add_canonical(rf__deltas *ds, const uint8_t *canon, size_t len, rf__delta_addr *addr) {
+/* Appends one canonical delta unless stored (or appended earlier in the
+ * open batch). Room in the sets is made before the append, so that once
+ * the record is in the log, remembering it cannot fail. */
+static int add_canonical(rf__deltas *ds, const uint8_t *canon, size_t len, rf__delta_addr *addr,
+                         rf__store_pos *pos) {
   rf__delta_addr a = rf__delta_address(canon, len);
   if (addr) *addr = a;
-  if (rf__deltas_contains(ds, a)) return RF_DELTA_DUPLICATE;
-  int rc = rf__store_append(ds->st, RF_STORE_REC_DELTA, canon, len, NULL);
+  int in_batch = rf__store_in_batch(ds->st);
+  if (set_contains(&ds->index, a) || (in_batch && set_contains(&ds->batch, a)))
+    return RF_DELTA_DUPLICATE;
+  if (in_batch) {
+    if (set_reserve(&ds->batch, 1) < 0 ||
+        rf__grow((void **)&ds->pending, &ds->pending_cap, ds->n_pending + 1, sizeof *ds->pending) < 0)
+      return rf__error(RF_ENOMEM, "delta: out of memory");
+  } else if (set_reserve(&ds->index, 1) < 0) {
+    return rf__error(RF_ENOMEM, "delta: out of memory");
+  }
+  int rc = rf__store_append(ds->st, RF_STORE_REC_DELTA, canon, len, pos);
   if (rc < 0) return rc;
-  /* The record is in the log: index it even if the index cannot grow now
-   * (then it is found again on the next open). */
-  int irc = index_add(ds, a);
-  return irc < 0 ? irc : rc;
+  if (in_batch) {
+    set_insert(&ds->batch, a);
+    ds->pending[ds->n_pending++] = a;
+  } else {
+    set_insert(&ds->index, a);
+  }
+  return rc;
 }
 
-int rf__deltas_add_json(rf__deltas *ds, const char *json, size_t len, rf__delta_addr *addr) {
+int rf__deltas_add_json_at(rf__deltas *ds, const char *json, size_t len, rf__delta_addr *addr,
+                           rf__store_pos *pos) {
   rf__bytes b = {NULL, 0, 0};
   char err[400];
   int rc = rf__delta_canonicalize(json, len, &b, err, sizeof err);
@@ -390,9 +445,41 @@ int rf__deltas_add_json(rf__deltas *ds, const char *json, size_t len, rf__delta_
     rf__free(b.data);
     return rf__error(rc, "delta: %s", err);
   }
-  rc = add_canonical(ds, b.data, b.len, addr);
+  rc = add_canonical(ds, b.data, b.len, addr, pos);
   rf__free(b.data);
   return rc;
+}
+
+int rf__deltas_add_json(rf__deltas *ds, const char *json, size_t len, rf__delta_addr *addr) {
+  return rf__deltas_add_json_at(ds, json, len, addr, NULL);
+}
+
+static void forget_batch(rf__deltas *ds) {
+  set_clear(&ds->batch, ds->pending, ds->n_pending);
+  ds->n_pending = 0;
+}
+
+int rf__deltas_batch_begin(rf__deltas *ds) {
+  RF_FORWARD_IF_ERROR(rf__store_batch_begin(ds->st));
+  forget_batch(ds);
+  return 0;
+}
+
+int rf__deltas_batch_commit(rf__deltas *ds, rf__store_pos *pos) {
+  /* Room first: after the commit the batch's deltas must join the index. */
+  if (set_reserve(&ds->index, ds->n_pending) < 0)
+    return rf__error(RF_ENOMEM, "delta: out of memory committing a batch of %zu deltas",
+                     ds->n_pending);
+  int rc = rf__store_batch_commit(ds->st, pos);
+  if (rc < 0) return rc;
+  for (size_t i = 0; i < ds->n_pending; i++) set_insert(&ds->index, ds->pending[i]);
+  forget_batch(ds);
+  return rc;
+}
+
+int rf__deltas_batch_abort(rf__deltas *ds) {
+  forget_batch(ds);
+  return rf__store_batch_abort(ds->st);
 }
 
 /* ---- batch ingestion ------------------------------------------------------ */
@@ -423,12 +510,13 @@ static int report_msg(rf__ingest_report *rep, size_t *cap, size_t max, const cha
 }
 
 /* Reads one line (without its '\n') into line; *too_long if it ran past
- * max (the rest is read and dropped). 1 = a line, 0 = end of input. */
+ * max (the rest is read and dropped). 1 = a line, 0 = end of input. The
+ * caller holds the stream's lock (flockfile). */
 static int read_line(FILE *in, rf__bytes *line, size_t max, int *too_long) {
   line->len = 0;
   *too_long = 0;
   int c, any = 0;
-  while ((c = getc(in)) != EOF) {
+  while ((c = getc_unlocked(in)) != EOF) {
     any = 1;
     if (c == '\n') return 1;
     if (line->len >= max) {
@@ -450,79 +538,128 @@ static int blank(const rf__bytes *l) {
   return 1;
 }
 
+/* Appends one validated batch (n canonical deltas, delta i ending at
+ * ends[i] in canon) as one batch of the log. On an error the batch is
+ * aborted: nothing of it stays. */
+static int append_batch(rf__deltas *ds, const rf__bytes *canon, const size_t *ends, size_t n,
+                        rf__ingest_report *rep) {
+  if (n == 0) return 0;
+  RF_FORWARD_IF_ERROR(rf__deltas_batch_begin(ds));
+  uint64_t accepted = 0, dups = 0;
+  size_t start = 0;
+  int rc = 0;
+  for (size_t i = 0; i < n && rc >= 0; i++) {
+    rc = add_canonical(ds, canon->data + start, ends[i] - start, NULL, NULL);
+    start = ends[i];
+    if (rc == RF_DELTA_DUPLICATE)
+      dups++;
+    else if (rc >= 0)
+      accepted++;
+  }
+  if (rc >= 0) rc = rf__deltas_batch_commit(ds, NULL);
+  if (rc < 0) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", rf_last_error());
+    rf__deltas_batch_abort(ds);
+    return rf__error(rc, "%s", msg);
+  }
+  rep->accepted += accepted;
+  rep->duplicates += dups;
+  return 0;
+}
+
 int rf__deltas_ingest(rf__deltas *ds, FILE *in, const rf__ingest_opts *opts,
                       rf__ingest_report *rep) {
-  rf__ingest_opts o = {0, 0, 0, NULL, NULL};
+  rf__ingest_opts o = {0};
   if (opts) o = *opts;
+  if (!o.batch_lines) o.batch_lines = RF_INGEST_BATCH_DEFAULT;
   if (!o.max_line) o.max_line = 1u << 20;
   if (!o.max_messages) o.max_messages = 20;
   memset(rep, 0, sizeof *rep);
+  RF_RETURN_ERROR_IF(rf__store_in_batch(ds->st), RF_ESTATE,
+                     "ingest: a batch is open on the store already");
   size_t msg_cap = 0;
   rf__bytes line = {NULL, 0, 0}, canon = {NULL, 0, 0};
-  size_t *ends = NULL; /* ends[i]: end of delta i in canon */
+  size_t *ends = NULL; /* ends[i]: end of the batch's delta i in canon */
   size_t n_ends = 0, ends_cap = 0;
   char err[400];
-  int rc = 0;
-  /* Phase 1: parse and validate everything. */
-  for (;;) {
-    int too_long;
-    int r = read_line(in, &line, o.max_line, &too_long);
-    if (r < 0) {
-      rc = r == RF_ENOMEM ? rf__error(RF_ENOMEM, "ingest: out of memory") : r;
-      goto out;
-    }
-    if (r == 0) break;
-    uint64_t ln = ++rep->lines;
-    if (o.progress && o.progress_every && ln % o.progress_every == 0) o.progress(o.progress_arg, 1, ln);
-    if (too_long) {
-      rep->rejected++;
-      rc = report_msg(rep, &msg_cap, o.max_messages, "line %" PRIu64 ": longer than the %zu-byte limit",
-                      ln, o.max_line);
-    } else if (blank(&line)) {
-      continue;
-    } else {
-      int v = rf__delta_canonicalize((const char *)line.data, line.len, &canon, err, sizeof err);
-      if (v == RF_EINVAL) {
-        rep->rejected++;
-        rc = report_msg(rep, &msg_cap, o.max_messages, "line %" PRIu64 ": %s", ln, err);
-      } else if (v < 0) {
-        rc = v;
-      } else if (rep->rejected == 0) {
-        rc = rf__grow((void **)&ends, &ends_cap, n_ends + 1, sizeof *ends);
-        if (rc == 0) ends[n_ends++] = canon.len;
-      } else {
-        canon.len = 0; /* the batch is lost already: keep no more */
+  int rc = 0, eof = 0;
+  flockfile(in);
+  while (!eof) {
+    uint64_t first = rep->lines + 1, bad = 0;
+    size_t k = 0;
+    canon.len = 0;
+    n_ends = 0;
+    /* Read and validate one batch. */
+    for (; k < o.batch_lines; k++) {
+      int too_long;
+      int r = read_line(in, &line, o.max_line, &too_long);
+      if (r < 0) {
+        rc = r == RF_ENOMEM ? rf__error(RF_ENOMEM, "ingest: out of memory at line %" PRIu64,
+                                        rep->lines + 1)
+                            : r;
+        goto out;
       }
+      if (r == 0) {
+        eof = 1;
+        break;
+      }
+      uint64_t ln = ++rep->lines;
+      const char *why = NULL;
+      if (too_long) {
+        snprintf(err, sizeof err, "longer than the %zu-byte limit", o.max_line);
+        why = err;
+      } else if (!blank(&line)) {
+        int v = rf__delta_canonicalize((const char *)line.data, line.len, &canon, err, sizeof err);
+        if (v == RF_EINVAL) {
+          why = err;
+        } else if (v < 0) {
+          rc = rf__error(RF_ENOMEM, "ingest: out of memory at line %" PRIu64, ln);
+          goto out;
+        } else if (bad) {
+          canon.len = 0; /* the batch is lost already: keep no more of it */
+        } else if (rf__grow((void **)&ends, &ends_cap, n_ends + 1, sizeof *ends) < 0) {
+          rc = rf__error(RF_ENOMEM, "ingest: out of memory at line %" PRIu64, ln);
+          goto out;
+        } else {
+          ends[n_ends++] = canon.len;
+        }
+      }
+      if (why) {
+        bad++;
+        rep->rejected++;
+        canon.len = 0;
+        n_ends = 0;
+        if (report_msg(rep, &msg_cap, o.max_messages, "line %" PRIu64 ": %s", ln, why) < 0) {
+          rc = rf__error(RF_ENOMEM, "ingest: out of memory at line %" PRIu64, ln);
+          goto out;
+        }
+        if (o.on_reject) o.on_reject(o.arg, ln, why);
+      }
+      if (o.progress && o.progress_every && ln % o.progress_every == 0) o.progress(o.arg, rep);
     }
-    if (rc < 0) {
-      rc = rf__error(RF_ENOMEM, "ingest: out of memory at line %" PRIu64, ln);
-      goto out;
+    if (k == 0) break; /* no lines left */
+    if (bad) {
+      rep->rejected_batches++;
+      if (o.on_batch_rejected) o.on_batch_rejected(o.arg, first, rep->lines, bad);
+      continue;
     }
+    /* Append it, all or nothing. */
+    if ((rc = append_batch(ds, &canon, ends, n_ends, rep)) < 0) goto out;
+    rep->batches++;
   }
-  if (rep->rejected) {
-    rc = rf__error(RF_EINVAL, "ingest: %" PRIu64 " bad line%s: nothing appended%s%s", rep->rejected,
-                   rep->rejected == 1 ? "" : "s", rep->n_messages ? "; first: " : "",
-                   rep->n_messages ? rep->messages[0] : "");
-    goto out;
-  }
-  /* Phase 2: append the deltas not stored yet. */
-  size_t start = 0;
-  for (size_t i = 0; i < n_ends; i++) {
-    int r = add_canonical(ds, canon.data + start, ends[i] - start, NULL);
-    start = ends[i];
-    if (r < 0) {
-      rc = r;
-      goto out;
-    }
-    if (r == RF_DELTA_DUPLICATE)
-      rep->duplicates++;
-    else
-      rep->accepted++;
-    if (o.progress && o.progress_every && (i + 1) % o.progress_every == 0)
-      o.progress(o.progress_arg, 2, i + 1);
-  }
-  rc = rf__store_sync(ds->st);
+  if ((rc = rf__store_sync(ds->st)) < 0) goto out;
+  if (rep->rejected)
+    rc = rf__error(RF_EINVAL,
+                   "ingest: %" PRIu64 " bad line%s in %" PRIu64 " batch%s of up to %zu lines: "
+                   "%s not appended (%" PRIu64 " other%s)%s%s",
+                   rep->rejected, rep->rejected == 1 ? "" : "s", rep->rejected_batches,
+                   rep->rejected_batches == 1 ? "" : "es", o.batch_lines,
+                   rep->rejected_batches == 1 ? "that batch was" : "those batches were",
+                   rep->batches, rep->batches == 1 ? " was" : "s were",
+                   rep->n_messages ? "; first: " : "", rep->n_messages ? rep->messages[0] : "");
 out:
+  funlockfile(in);
   rf__free(line.data);
   rf__free(canon.data);
   rf__free(ends);

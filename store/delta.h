@@ -15,6 +15,13 @@
  * of magnitude below 2^53 as that integer, other reals in the shortest
  * %.17g-family form that reads back to the same double.
  *
+ * Batches: rf__deltas_batch_begin/_commit/_abort wrap the log's batches
+ * (store.h) so that the address index follows them: a delta appended in a
+ * batch is a duplicate for the rest of the batch, and joins the index only
+ * when the batch commits. rf__deltas_ingest reads JSON Lines in batches of
+ * N lines, each validated in full and then appended as one log batch, so
+ * its memory is bounded by the batch, not the input.
+ *
  * Thread contract: as store.h: an rf__deltas handle belongs to one thread
  * (the writer); rf__delta_canonicalize and rf__delta_address are pure and
  * may be called from any thread.
@@ -71,38 +78,73 @@ int rf__deltas_contains(const rf__deltas *ds, rf__delta_addr a);
 #define RF_DELTA_DUPLICATE 2
 /* Validates and appends one delta given as JSON. Returns 0 (appended and
  * acknowledged: rf__store_append's 0), 1 (appended, its group commit still
- * open), RF_DELTA_DUPLICATE (already stored: nothing written), RF_EINVAL (a
- * bad delta: rf_last_error names the field; nothing written), RF_EIO or
- * RF_ENOMEM. addr, if given, receives the content address (0 to 2). */
+ * open, or its batch not yet committed), RF_DELTA_DUPLICATE (already
+ * stored, or appended earlier in the open batch: nothing written),
+ * RF_EINVAL (a bad delta: rf_last_error names the field; nothing written),
+ * RF_EIO or RF_ENOMEM. addr, if given, receives the content address (0 to
+ * 2). pos, if given, receives the record's position (0 and 1 only). */
 int rf__deltas_add_json(rf__deltas *ds, const char *json, size_t len, rf__delta_addr *addr);
+int rf__deltas_add_json_at(rf__deltas *ds, const char *json, size_t len, rf__delta_addr *addr,
+                           rf__store_pos *pos);
+
+/* A batch of deltas, all or nothing (rf__store_batch_*). Begin: RF_ESTATE
+ * if one is open. Commit: as rf__store_batch_commit (0 acknowledged, 1
+ * pending under group commit, <0: then abort the batch); on success the
+ * batch's deltas join the index. Abort: drops the batch and forgets its
+ * deltas. Use these, not the log's own batch calls, for batches of deltas:
+ * the index follows only these. */
+int rf__deltas_batch_begin(rf__deltas *ds);
+int rf__deltas_batch_commit(rf__deltas *ds, rf__store_pos *pos);
+int rf__deltas_batch_abort(rf__deltas *ds);
+
+/* Lines per ingest batch unless told otherwise. */
+#define RF_INGEST_BATCH_DEFAULT 10000
+
+typedef struct rf__ingest_report rf__ingest_report;
 
 typedef struct rf__ingest_opts {
-  size_t max_line;        /* longest accepted line in bytes (0: 1 MiB) */
-  size_t max_messages;    /* rejected lines described in the report (0: 20) */
+  size_t batch_lines;      /* lines per batch, blank lines included (0: 10,000) */
+  size_t max_line;         /* longest accepted line in bytes (0: 1 MiB) */
+  size_t max_messages;     /* rejected lines described in the report (0: 20) */
   uint64_t progress_every; /* call progress every this many lines (0: never) */
-  /* phase 1 = lines parsed, phase 2 = deltas appended; done = count so far */
-  void (*progress)(void *arg, int phase, uint64_t done);
-  void *progress_arg;
+  /* the counts so far (accepted and duplicates are counted per committed
+   * batch, so they trail the lines read by up to a batch) */
+  void (*progress)(void *arg, const rf__ingest_report *so_far);
+  /* every bad line: its number and what is wrong ("field 'id': missing") */
+  void (*on_reject)(void *arg, uint64_t line, const char *message);
+  /* every rejected batch, once its last line is read: nothing of lines
+   * first..last was appended, because bad_lines of them were bad */
+  void (*on_batch_rejected)(void *arg, uint64_t first, uint64_t last, uint64_t bad_lines);
+  void *arg; /* passed to the callbacks */
 } rf__ingest_opts;
 
-typedef struct rf__ingest_report {
-  uint64_t lines;      /* lines read (blank lines included) */
-  uint64_t accepted;   /* new deltas appended */
-  uint64_t duplicates; /* deltas already stored (or repeated in the batch) */
-  uint64_t rejected;   /* bad lines */
-  char **messages;     /* up to max_messages of "line N: ..." */
+struct rf__ingest_report {
+  uint64_t lines;            /* lines read (blank lines included) */
+  uint64_t accepted;         /* new deltas appended */
+  uint64_t duplicates;       /* deltas already stored (or repeated earlier in the input) */
+  uint64_t rejected;         /* bad lines */
+  uint64_t batches;          /* batches appended (every line valid) */
+  uint64_t rejected_batches; /* batches not appended (one bad line or more) */
+  char **messages;           /* up to max_messages of "line N: ..." */
   size_t n_messages;
-} rf__ingest_report;
+};
 
-/* Ingests a batch: every line of `in` (JSON Lines; blank lines are
- * skipped) is parsed and validated first; if any line is bad, nothing is
- * appended, every bad line is counted in rep->rejected (the first
- * max_messages described) and RF_EINVAL is returned. Otherwise each delta
- * not already stored is appended, in input order, and the store is synced
- * (so every accepted delta is acknowledged when this returns 0). A crash
- * during the append phase may leave a prefix of the batch stored: ingesting
- * the same batch again completes it (appends are idempotent). *rep is
- * always filled; free it with rf__ingest_report_free. */
+/* Ingests JSON Lines from `in` (blank lines are skipped) in batches of
+ * opts->batch_lines lines. Each batch is read and validated in full; if any
+ * of its lines is bad, nothing of that batch is appended (every bad line is
+ * counted in rep->rejected, the first max_messages described, and the batch
+ * in rep->rejected_batches) and ingestion goes on with the next batch.
+ * Otherwise the batch's deltas not stored yet are appended, in input order,
+ * as one batch of the log: a crash leaves each batch wholly stored or not
+ * at all. Memory is bounded by one batch (its lines' canonical bytes and
+ * addresses), whatever the input's length. At the end the store is synced,
+ * so every accepted delta is acknowledged when this returns 0 or RF_EINVAL.
+ * Returns 0 (every line good), RF_EINVAL (some lines were rejected: the
+ * other batches were appended; rf_last_error sums it up), or an error that
+ * stopped ingestion (RF_EIO, RF_ENOMEM, RF_ESTATE if a batch is open):
+ * batches before it are stored, the one in progress is not. *rep is always
+ * filled; free it with rf__ingest_report_free. `in` is read by this thread
+ * only (it is locked with flockfile meanwhile). */
 int rf__deltas_ingest(rf__deltas *ds, FILE *in, const rf__ingest_opts *opts,
                       rf__ingest_report *rep);
 void rf__ingest_report_free(rf__ingest_report *rep);

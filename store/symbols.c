@@ -141,6 +141,11 @@ void rf__symtab_close(rf__symtab *t) {
 
 int rf__symtab_intern(rf__symtab *t, const void *s, size_t len, uint64_t *id) {
   if (rf__symtab_find(t, s, len, id)) return 0;
+  /* In a batch the SYMBOL record could still be dropped (abort, crash)
+   * while the id stayed given out here: the next id written would then not
+   * be the next one in the log. */
+  RF_RETURN_ERROR_IF(rf__store_in_batch(t->st), RF_ESTATE,
+                     "symbols: cannot intern a new string while a batch is open");
   RF_RETURN_ERROR_IF(len > RF_STORE_MAX_RECORD - 8, RF_EINVAL,
                      "symbols: a string of %zu bytes is over the limit", len);
   if (rf__grow((void **)&t->rec, &t->rec_cap, len + 8, 1) < 0)

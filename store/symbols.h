@@ -29,8 +29,10 @@ void rf__symtab_close(rf__symtab *t);
 /* The id of the len bytes at s (any bytes; at most RF_STORE_MAX_RECORD - 8),
  * interning them if new: a new string is appended to the store, and the
  * return value is rf__store_append's (0 acknowledged, 1 pending in a group
- * commit); a known one returns 0. RF_EINVAL (too long), RF_EIO, RF_ENOMEM:
- * then *id is not written and the string is not interned. */
+ * commit); a known one returns 0. RF_EINVAL (too long), RF_ESTATE (a new
+ * string while a batch is open on the store: intern before beginning it),
+ * RF_EIO, RF_ENOMEM: then *id is not written and the string is not
+ * interned. */
 int rf__symtab_intern(rf__symtab *t, const void *s, size_t len, uint64_t *id);
 /* 1 and *id if s is interned, else 0. */
 int rf__symtab_find(const rf__symtab *t, const void *s, size_t len, uint64_t *id);

@@ -1,9 +1,12 @@
 /*
  * test_store_delta.c: deltas in the store (store/delta.h): the canonical
- * encoding and content address, validation messages naming the field, batch
- * ingestion (a bad line anywhere appends nothing; every bad line is counted
- * and described up to a cap, with its line number), over-long lines, invalid
- * UTF-8, idempotent appends, and allocation failure.
+ * encoding and content address, validation messages naming the field,
+ * ingestion in batches (a bad line rejects its own batch and nothing else;
+ * every bad line is counted and described up to a cap, with its line
+ * number; the callbacks see every bad line and rejected batch), batches of
+ * deltas (duplicates within a batch, abort forgets, commit indexes),
+ * over-long lines, invalid UTF-8, idempotent appends, and allocation
+ * failure.
  */
 #include "unit/store_helpers/store_test.h"
 #include "common/alloc.h"
@@ -189,7 +192,10 @@ Test(store_delta, bad_batch_appends_nothing) {
   cr_expect(strstr(rep.messages[0], "line 2: invalid JSON") != NULL, "%s", rep.messages[0]);
   cr_expect(strstr(rep.messages[1], "line 5: field 'pointers[0].target': missing") != NULL, "%s",
             rep.messages[1]);
-  cr_expect(strstr(rf_last_error(), "2 bad lines: nothing appended") != NULL, "%s", rf_last_error());
+  cr_expect(strstr(rf_last_error(), "2 bad lines in 1 batch of up to 10000 lines: that batch was not appended") != NULL,
+            "%s", rf_last_error());
+  cr_assert_eq(rep.rejected_batches, 1);
+  cr_assert_eq(rep.batches, 0);
   rf__ingest_report_free(&rep);
   cr_assert_eq(rf__deltas_count(ds), 0);
   rf__store_stats s;
@@ -302,11 +308,12 @@ Test(store_delta, duplicates_are_stored_once) {
 }
 
 static int progress_calls;
-static void on_progress(void *arg, int phase, uint64_t done) {
+static uint64_t progress_last_lines;
+static void on_progress(void *arg, const rf__ingest_report *so_far) {
   (void)arg;
-  (void)phase;
-  (void)done;
   progress_calls++;
+  cr_assert_gt(so_far->lines, progress_last_lines);
+  progress_last_lines = so_far->lines;
 }
 
 Test(store_delta, big_batch_with_progress) {
@@ -329,12 +336,14 @@ Test(store_delta, big_batch_with_progress) {
   rf__ingest_opts o = {0};
   o.progress_every = 1000;
   o.progress = on_progress;
+  o.batch_lines = 700;
   rf__ingest_report rep;
   cr_assert_eq(rf__deltas_ingest(ds, f, &o, &rep), 0, "%s", rf_last_error());
   fclose(f);
   cr_assert_eq(rep.accepted, 4000);
   cr_assert_eq(rep.duplicates, 1000);
-  cr_assert_eq(progress_calls, 10);
+  cr_assert_eq(rep.batches, 8); /* 7 of 700 lines and one of 100 */
+  cr_assert_eq(progress_calls, 5);
   rf__ingest_report_free(&rep);
   rf__deltas_close(ds);
   cr_assert_eq(rf__deltas_open(dir, &p, &ds), 0);
@@ -396,4 +405,169 @@ Test(store_delta, timestamp_of_canonical_form) {
   cr_assert_eq(rf__delta_timestamp("{\"id\":1}", 9, &ts), RF_ECORRUPT);
   cr_assert_eq(rf__delta_timestamp("", 0, &ts), RF_ECORRUPT);
   free(a);
+}
+
+/* Callbacks of a batched ingest, recorded. */
+typedef struct seen {
+  uint64_t bad_line[16];
+  char bad_msg[16][200];
+  int n_bad;
+  uint64_t batch[8][3];
+  int n_batches;
+} seen;
+
+static void seen_reject(void *arg, uint64_t line, const char *message) {
+  seen *s = arg;
+  cr_assert_lt(s->n_bad, 16);
+  s->bad_line[s->n_bad] = line;
+  snprintf(s->bad_msg[s->n_bad], sizeof s->bad_msg[0], "%s", message);
+  s->n_bad++;
+}
+
+static void seen_batch(void *arg, uint64_t first, uint64_t last, uint64_t bad) {
+  seen *s = arg;
+  cr_assert_lt(s->n_batches, 8);
+  s->batch[s->n_batches][0] = first;
+  s->batch[s->n_batches][1] = last;
+  s->batch[s->n_batches][2] = bad;
+  s->n_batches++;
+}
+
+static int stored(rf__deltas *ds, const char *json) {
+  rf__bytes b = {NULL, 0, 0};
+  cr_assert_eq(rf__delta_canonicalize(json, strlen(json), &b, NULL, 0), 0);
+  int in = rf__deltas_contains(ds, rf__delta_address(b.data, b.len));
+  rf__free(b.data);
+  return in;
+}
+
+Test(store_delta, a_bad_line_rejects_its_own_batch_only) {
+  char dir[64];
+  scratch_dir(dir, sizeof dir);
+  rf__deltas *ds;
+  cr_assert_eq(rf__deltas_open(dir, NULL, &ds), 0, "%s", rf_last_error());
+  /* batches of 3 lines: 1-3 good (one blank), 4-6 with a bad line 5,
+   * 7-9 good (a duplicate of line 1), 10-12 with two bad lines, 13 good */
+  char l[14][256];
+  char input[8192] = "";
+  for (int i = 1; i <= 13; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "n%d", i);
+    delta_line(l[i], sizeof l[i], id, i);
+  }
+  strcpy(l[2], "");
+  strcpy(l[5], "{\"id\":\"n5\",\"timestamp\":5,\"author\":\"a\",\"system\":\"s\",\"pointers\":[{\"target\":1}]}");
+  strcpy(l[8], l[1]);
+  strcpy(l[10], "{\"id\":\"n10\",\"timestamp\":\"ten\"}");
+  strcpy(l[12], "nonsense");
+  for (int i = 1; i <= 13; i++) {
+    strcat(input, l[i]);
+    strcat(input, "\n");
+  }
+  FILE *f = text(input);
+  seen sn;
+  memset(&sn, 0, sizeof sn);
+  rf__ingest_opts o = {0};
+  o.batch_lines = 3;
+  o.on_reject = seen_reject;
+  o.on_batch_rejected = seen_batch;
+  o.arg = &sn;
+  rf__ingest_report rep;
+  cr_assert_eq(rf__deltas_ingest(ds, f, &o, &rep), RF_EINVAL);
+  fclose(f);
+  cr_assert_eq(rep.lines, 13);
+  cr_assert_eq(rep.rejected, 3);
+  cr_assert_eq(rep.rejected_batches, 2);
+  cr_assert_eq(rep.batches, 3);
+  cr_assert_eq(rep.accepted, 5, "accepted %llu", (unsigned long long)rep.accepted); /* 1 3 7 9 13 */
+  cr_assert_eq(rep.duplicates, 1);
+  cr_assert(strstr(rf_last_error(), "3 bad lines in 2 batches of up to 3 lines: those batches were "
+                                    "not appended (3 others were); first: line 5: field "
+                                    "'pointers[0].role': missing") != NULL,
+            "%s", rf_last_error());
+  /* the callbacks: every bad line with its field, every rejected batch */
+  cr_assert_eq(sn.n_bad, 3);
+  cr_assert_eq(sn.bad_line[0], 5);
+  cr_assert(strstr(sn.bad_msg[0], "field 'pointers[0].role': missing") != NULL, "%s", sn.bad_msg[0]);
+  cr_assert_eq(sn.bad_line[1], 10);
+  cr_assert(strstr(sn.bad_msg[1], "field 'timestamp'") != NULL, "%s", sn.bad_msg[1]);
+  cr_assert_eq(sn.bad_line[2], 12);
+  cr_assert(strstr(sn.bad_msg[2], "invalid JSON") != NULL, "%s", sn.bad_msg[2]);
+  cr_assert_eq(sn.n_batches, 2);
+  cr_assert(sn.batch[0][0] == 4 && sn.batch[0][1] == 6 && sn.batch[0][2] == 1);
+  cr_assert(sn.batch[1][0] == 10 && sn.batch[1][1] == 12 && sn.batch[1][2] == 2);
+  rf__ingest_report_free(&rep);
+  /* what is stored: batches 1, 3 and 5, nothing of 2 and 4 */
+  int want[14] = {0, 1, 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1};
+  for (int i = 1; i <= 13; i++) {
+    if (!l[i][0] || i == 5 || i == 8 || i == 10 || i == 12) continue;
+    cr_assert_eq(stored(ds, l[i]), want[i], "line %d", i);
+  }
+  cr_assert_eq(rf__deltas_count(ds), 5);
+  rf__store_stats s;
+  rf__store_get_stats(rf__deltas_store(ds), &s);
+  cr_assert_eq(s.n_batches, 3);
+  cr_assert_eq(s.n_records, 5);
+  rf__deltas_close(ds);
+  /* and so after reopening */
+  cr_assert_eq(rf__deltas_open(dir, NULL, &ds), 0, "%s", rf_last_error());
+  cr_assert_eq(rf__deltas_count(ds), 5);
+  cr_assert(stored(ds, l[13]) && !stored(ds, l[4]) && !stored(ds, l[11]));
+  rf__deltas_close(ds);
+  remove_dir(dir);
+}
+
+Test(store_delta, batches_of_deltas) {
+  char dir[64];
+  scratch_dir(dir, sizeof dir);
+  rf__store_policy p = rf__store_policy_default();
+  p.durability = RF_DURABILITY_NONE;
+  rf__deltas *ds;
+  cr_assert_eq(rf__deltas_open(dir, &p, &ds), 0);
+  char a[256], b[256], c[256];
+  delta_line(a, sizeof a, "a", 1);
+  delta_line(b, sizeof b, "b", 2);
+  delta_line(c, sizeof c, "c", 3);
+  /* an aborted batch leaves nothing, in the log or in the index */
+  cr_assert_eq(rf__deltas_batch_begin(ds), 0);
+  cr_assert_eq(rf__deltas_batch_begin(ds), RF_ESTATE);
+  cr_assert_eq(rf__deltas_add_json(ds, a, strlen(a), NULL), 1);
+  cr_assert_eq(rf__deltas_add_json(ds, a, strlen(a), NULL), RF_DELTA_DUPLICATE); /* in the batch */
+  cr_assert_not(stored(ds, a));
+  cr_assert_eq(rf__deltas_batch_abort(ds), 0);
+  cr_assert_eq(rf__deltas_count(ds), 0);
+  rf__store_stats s;
+  rf__store_get_stats(rf__deltas_store(ds), &s);
+  cr_assert_eq(s.n_records, 0);
+  /* a committed one is indexed; a repeat in the next batch is a duplicate */
+  cr_assert_eq(rf__deltas_batch_begin(ds), 0);
+  cr_assert_eq(rf__deltas_add_json(ds, a, strlen(a), NULL), 1);
+  cr_assert_eq(rf__deltas_add_json(ds, b, strlen(b), NULL), 1);
+  rf__store_pos at;
+  cr_assert_eq(rf__deltas_batch_commit(ds, &at), 0);
+  cr_assert(rf__store_durable(rf__deltas_store(ds), at));
+  cr_assert(stored(ds, a) && stored(ds, b));
+  cr_assert_eq(rf__deltas_batch_begin(ds), 0);
+  cr_assert_eq(rf__deltas_add_json(ds, b, strlen(b), NULL), RF_DELTA_DUPLICATE);
+  cr_assert_eq(rf__deltas_add_json(ds, c, strlen(c), NULL), 1);
+  cr_assert_eq(rf__deltas_batch_commit(ds, NULL), 0);
+  /* a batch of duplicates only writes nothing */
+  cr_assert_eq(rf__deltas_batch_begin(ds), 0);
+  cr_assert_eq(rf__deltas_add_json(ds, c, strlen(c), NULL), RF_DELTA_DUPLICATE);
+  cr_assert_eq(rf__deltas_batch_commit(ds, NULL), 0);
+  rf__store_get_stats(rf__deltas_store(ds), &s);
+  cr_assert_eq(s.n_records, 3);
+  cr_assert_eq(s.n_batches, 2);
+  /* closing with a batch open drops it */
+  cr_assert_eq(rf__deltas_batch_begin(ds), 0);
+  char d[256];
+  delta_line(d, sizeof d, "d", 4);
+  cr_assert_eq(rf__deltas_add_json(ds, d, strlen(d), NULL), 1);
+  cr_assert_eq(rf__deltas_close(ds), 0);
+  cr_assert_eq(rf__deltas_open(dir, &p, &ds), 0, "%s", rf_last_error());
+  cr_assert_null(rf__store_recovery_note(rf__deltas_store(ds)));
+  cr_assert_eq(rf__deltas_count(ds), 3);
+  cr_assert_not(stored(ds, d));
+  rf__deltas_close(ds);
+  remove_dir(dir);
 }

@@ -4,7 +4,11 @@
  * cut at every byte of the last record; every other kind of damage (flipped
  * bytes before the tail, a truncated segment before the last, a missing
  * segment, a bad header, a newer format version) is its own error naming
- * the segment file and byte offset. Nothing crashes.
+ * the segment file and byte offset. Nothing crashes. Batches: a store cut
+ * at every byte of its last batch, or with any byte of its COMMIT record
+ * flipped, loses exactly that batch (an unfinished batch, reported); batch
+ * framing that does not match up is an error naming segment and offset;
+ * a store of format version 1 opens, reads and grows a new segment.
  */
 #include <xxhash.h>
 
@@ -243,19 +247,6 @@ Test(store_recovery, missing_segment) {
   remove_dir(dir);
 }
 
-static void rewrite_header(const char *path, uint32_t version, uint64_t number, int fix_sum) {
-  size_t len;
-  unsigned char *b = read_file(path, &len);
-  for (int i = 0; i < 4; i++) b[8 + i] = (unsigned char)(version >> (8 * i));
-  for (int i = 0; i < 8; i++) b[16 + i] = (unsigned char)(number >> (8 * i));
-  if (fix_sum) {
-    uint64_t h = XXH3_64bits(b, 24);
-    for (int i = 0; i < 8; i++) b[24 + i] = (unsigned char)(h >> (8 * i));
-  }
-  write_file(path, b, len);
-  free(b);
-}
-
 Test(store_recovery, newer_format_version) {
   char dir[64];
   scratch_dir(dir, sizeof dir);
@@ -263,11 +254,11 @@ Test(store_recovery, newer_format_version) {
   make_store(dir, 160, pos, 40);
   char path[128];
   seg_path(dir, 1, path, sizeof path);
-  rewrite_header(path, 2, 1, 1);
+  rewrite_header(path, 3, 1, 1);
   rf__store_policy p = none_policy(160);
   rf__store *st;
   cr_assert_eq(rf__store_open(dir, &p, &st), RF_EVERSION);
-  cr_assert(strstr(rf_last_error(), "00000001.seg has format version 2, newer") != NULL, "%s",
+  cr_assert(strstr(rf_last_error(), "00000001.seg has format version 3, newer") != NULL, "%s",
             rf_last_error());
   /* a header whose checksum does not match */
   rewrite_header(path, 1, 1, 0);
@@ -348,6 +339,251 @@ Test(store_recovery, reader_finds_damage_after_open) {
   snprintf(want, sizeof want, "00000000.seg at offset %llu", (unsigned long long)pos[2].offset);
   cr_assert(strstr(rf_last_error(), want) != NULL, "%s", rf_last_error());
   rf__store_reader_close(r);
+  rf__store_close(st);
+  remove_dir(dir);
+}
+
+/* ---- batches ---------------------------------------------------------------- */
+
+#define N_SINGLE 3
+#define N_BATCH 4
+
+/* N_SINGLE single records, then a batch of N_BATCH. *begin: the offset of
+ * the batch's BEGIN record; *end: the file's size. */
+static void make_batch_store(const char *dir, uint64_t *begin, uint64_t *end) {
+  rf__store_pos pos[N_SINGLE];
+  make_store(dir, 1 << 20, pos, N_SINGLE);
+  rf__store_policy p = none_policy(1 << 20);
+  rf__store *st;
+  cr_assert_eq(rf__store_open(dir, &p, &st), 0, "%s", rf_last_error());
+  cr_assert_eq(rf__store_batch_begin(st), 0);
+  rf__store_pos first, commit;
+  for (int i = 0; i < N_BATCH; i++) {
+    char buf[64];
+    int len = snprintf(buf, sizeof buf, "rec-%d-%.*s", N_SINGLE + i, 10 + N_SINGLE + i,
+                       "0123456789abcdefghijklmnop");
+    cr_assert_eq(rf__store_append(st, RF_STORE_REC_RAW, buf, (size_t)len, i ? NULL : &first), 1);
+  }
+  cr_assert_eq(rf__store_batch_commit(st, &commit), 0);
+  cr_assert_eq(rf__store_close(st), 0);
+  *begin = first.offset - 13;
+  *end = commit.offset + 13 + 4;
+}
+
+Test(store_recovery, unfinished_batch_at_every_cut) {
+  char dir[64];
+  scratch_dir(dir, sizeof dir);
+  uint64_t begin, end;
+  make_batch_store(dir, &begin, &end);
+  char path[128];
+  seg_path(dir, 0, path, sizeof path);
+  size_t len;
+  unsigned char *orig = read_file(path, &len);
+  cr_assert_eq(len, end);
+  rf__store_policy p = none_policy(1 << 20);
+  for (size_t cut = begin; cut <= len; cut++) {
+    write_file(path, orig, cut);
+    rf__store *st;
+    cr_assert_eq(rf__store_open(dir, &p, &st), 0, "cut %zu: %s", cut, rf_last_error());
+    const char *note = rf__store_recovery_note(st);
+    if (cut == begin || cut == len) {
+      cr_assert_null(note, "cut %zu at a batch boundary: nothing to say, got %s", cut, note);
+    } else {
+      cr_assert_not_null(note, "cut %zu: dropping the batch not reported", cut);
+      char want[64];
+      snprintf(want, sizeof want, "dropped %zu bytes", cut - (size_t)begin);
+      cr_assert(strstr(note, want) != NULL, "cut %zu: note '%s' lacks '%s'", cut, note, want);
+      if (cut >= begin + 13) /* the BEGIN record is whole */
+        cr_assert(strstr(note, "unfinished batch at offset") != NULL, "cut %zu: %s", cut, note);
+    }
+    int want_records = cut == len ? N_SINGLE + N_BATCH : N_SINGLE;
+    cr_assert_eq((size_t)file_size(path), cut == len ? len : begin, "cut %zu", cut);
+    cr_assert_eq(count_records(st), want_records, "cut %zu", cut);
+    rf__store_stats s;
+    rf__store_get_stats(st, &s);
+    cr_assert_eq(s.n_records, (uint64_t)want_records, "cut %zu: stats count the dropped batch", cut);
+    cr_assert_eq(s.n_batches, cut == len ? 1u : 0u);
+    rf__store_close(st);
+  }
+  /* read-only: nothing truncated, reads stop before the batch */
+  write_file(path, orig, len - 1);
+  rf__store_policy ro = p;
+  ro.read_only = 1;
+  rf__store *st;
+  cr_assert_eq(rf__store_open(dir, &ro, &st), 0, "%s", rf_last_error());
+  cr_assert(strstr(rf__store_recovery_note(st), "unfinished batch") != NULL);
+  cr_assert(strstr(rf__store_recovery_note(st), "a writer would drop") != NULL);
+  cr_assert_eq(count_records(st), N_SINGLE);
+  rf__store_close(st);
+  cr_assert_eq((size_t)file_size(path), len - 1);
+  free(orig);
+  remove_dir(dir);
+}
+
+Test(store_recovery, damaged_commit_record_drops_its_batch) {
+  char dir[64];
+  scratch_dir(dir, sizeof dir);
+  uint64_t begin, end;
+  make_batch_store(dir, &begin, &end);
+  char path[128];
+  seg_path(dir, 0, path, sizeof path);
+  size_t len;
+  unsigned char *orig = read_file(path, &len);
+  rf__store_policy p = none_policy(1 << 20);
+  for (size_t at = len - 17; at < len; at++) {
+    unsigned char *b = malloc(len);
+    memcpy(b, orig, len);
+    b[at] ^= 0x10;
+    write_file(path, b, len);
+    free(b);
+    rf__store *st;
+    cr_assert_eq(rf__store_open(dir, &p, &st), 0, "flip %zu: %s", at, rf_last_error());
+    const char *note = rf__store_recovery_note(st);
+    cr_assert(note && strstr(note, "unfinished batch") != NULL, "flip %zu: %s", at, note);
+    cr_assert_eq(count_records(st), N_SINGLE);
+    cr_assert_eq((uint64_t)file_size(path), begin);
+    rf__store_close(st);
+  }
+  free(orig);
+  remove_dir(dir);
+}
+
+/* A segment 0 made of the header of a fresh store and the given frames. */
+static void craft_segment(const char *dir, const unsigned char *frames, size_t n) {
+  rf__store_policy p = none_policy(1 << 20);
+  rf__store *st;
+  cr_assert_eq(rf__store_open(dir, &p, &st), 0);
+  rf__store_close(st);
+  char path[128];
+  seg_path(dir, 0, path, sizeof path);
+  size_t len;
+  unsigned char *h = read_file(path, &len);
+  cr_assert_eq(len, 32);
+  unsigned char *b = malloc(32 + n);
+  memcpy(b, h, 32);
+  memcpy(b + 32, frames, n);
+  write_file(path, b, 32 + n);
+  free(b);
+  free(h);
+}
+
+static void expect_corrupt(const unsigned char *frames, size_t n, const char *want) {
+  char dir[64];
+  scratch_dir(dir, sizeof dir);
+  craft_segment(dir, frames, n);
+  rf__store_policy p = none_policy(1 << 20);
+  rf__store *st;
+  int rc = rf__store_open(dir, &p, &st);
+  if (rc == 0) rf__store_close(st);
+  cr_assert_eq(rc, RF_ECORRUPT, "want '%s', got %d", want, rc);
+  cr_assert(strstr(rf_last_error(), want) != NULL, "'%s' lacks '%s'", rf_last_error(), want);
+  cr_assert(strstr(rf_last_error(), "00000000.seg") != NULL, "%s", rf_last_error());
+  remove_dir(dir);
+}
+
+Test(store_recovery, batch_framing_that_does_not_match_up) {
+  unsigned char f[512];
+  unsigned char two[4] = {2, 0, 0, 0}, one[4] = {1, 0, 0, 0};
+  size_t n;
+  /* a COMMIT counting 2 records after a batch of 1 (then a record, so it
+   * is not the tail) */
+  n = put_test_frame(f, RF_STORE_REC_BEGIN, NULL, 0);
+  n += put_test_frame(f + n, RF_STORE_REC_RAW, "a", 1);
+  n += put_test_frame(f + n, RF_STORE_REC_COMMIT, two, 4);
+  n += put_test_frame(f + n, RF_STORE_REC_RAW, "b", 1);
+  expect_corrupt(f, n, "offset 59: batch COMMIT record counts 2 records, but the batch begun at offset 32 has 1");
+  /* a COMMIT with no batch */
+  n = put_test_frame(f, RF_STORE_REC_RAW, "a", 1);
+  n += put_test_frame(f + n, RF_STORE_REC_COMMIT, one, 4);
+  expect_corrupt(f, n, "offset 46: batch COMMIT record with no batch open");
+  /* a BEGIN inside a batch */
+  n = put_test_frame(f, RF_STORE_REC_BEGIN, NULL, 0);
+  n += put_test_frame(f + n, RF_STORE_REC_RAW, "a", 1);
+  n += put_test_frame(f + n, RF_STORE_REC_BEGIN, NULL, 0);
+  expect_corrupt(f, n, "offset 59: batch BEGIN record inside a batch (begun at offset 32)");
+  /* a BEGIN with a payload */
+  n = put_test_frame(f, RF_STORE_REC_BEGIN, "x", 1);
+  expect_corrupt(f, n, "offset 32: batch BEGIN record with a payload");
+  /* a COMMIT of the wrong length */
+  n = put_test_frame(f, RF_STORE_REC_BEGIN, NULL, 0);
+  n += put_test_frame(f + n, RF_STORE_REC_RAW, "a", 1);
+  n += put_test_frame(f + n, RF_STORE_REC_COMMIT, one, 3);
+  expect_corrupt(f, n, "offset 59: batch COMMIT record counts");
+}
+
+Test(store_recovery, unfinished_batch_before_the_last_segment) {
+  char dir[64];
+  scratch_dir(dir, sizeof dir);
+  unsigned char f[128];
+  size_t n = put_test_frame(f, RF_STORE_REC_BEGIN, NULL, 0);
+  n += put_test_frame(f + n, RF_STORE_REC_RAW, "a", 1);
+  craft_segment(dir, f, n);
+  /* a second segment after it */
+  char path0[128], path1[128];
+  seg_path(dir, 0, path0, sizeof path0);
+  seg_path(dir, 1, path1, sizeof path1);
+  size_t len;
+  unsigned char *b = read_file(path0, &len);
+  write_file(path1, b, 32);
+  rewrite_header(path1, 2, 1, 1);
+  free(b);
+  rf__store_policy p = none_policy(1 << 20);
+  rf__store *st;
+  cr_assert_eq(rf__store_open(dir, &p, &st), RF_ECORRUPT);
+  cr_assert(strstr(rf_last_error(), "00000000.seg at offset 32: unfinished batch") != NULL, "%s",
+            rf_last_error());
+  cr_assert(strstr(rf_last_error(), "not the last") != NULL, "%s", rf_last_error());
+  cr_assert_eq((size_t)file_size(path0), len); /* nothing changed */
+  remove_dir(dir);
+}
+
+Test(store_recovery, format_version_1_store_opens_and_grows) {
+  char dir[64];
+  scratch_dir(dir, sizeof dir);
+  rf__store_pos pos[40];
+  make_store(dir, 160, pos, 40);
+  uint64_t n_seg = pos[39].segment + 1;
+  /* what a version-1 build wrote: the same bytes, version 1 in the headers */
+  for (uint64_t i = 0; i < n_seg; i++) {
+    char path[128];
+    seg_path(dir, i, path, sizeof path);
+    rewrite_header(path, 1, i, 1);
+  }
+  rf__store_policy ro = none_policy(1 << 20);
+  ro.read_only = 1;
+  rf__store *st;
+  cr_assert_eq(rf__store_open(dir, &ro, &st), 0, "%s", rf_last_error());
+  cr_assert_eq(count_records(st), 40);
+  rf__store_close(st);
+  /* a writer reads it, and its first append starts a segment of version 2
+   * (no version-1 segment ever holds batch records) */
+  rf__store_policy p = none_policy(1 << 20);
+  cr_assert_eq(rf__store_open(dir, &p, &st), 0, "%s", rf_last_error());
+  cr_assert_null(rf__store_recovery_note(st));
+  cr_assert_eq(count_records(st), 40);
+  cr_assert_eq(rf__store_batch_begin(st), 0);
+  rf__store_pos at;
+  cr_assert_eq(rf__store_append(st, 9, "new", 3, &at), 1);
+  cr_assert_eq(rf__store_batch_commit(st, NULL), 0);
+  cr_assert_eq(at.segment, n_seg);
+  cr_assert_eq(at.offset, 32 + 13);
+  cr_assert_eq(rf__store_append(st, 9, "new2", 4, NULL), 0);
+  rf__store_close(st);
+  char path[128];
+  seg_path(dir, n_seg, path, sizeof path);
+  size_t len;
+  unsigned char *b = read_file(path, &len);
+  cr_assert_eq(b[8], 2, "the new segment has version %d", b[8]);
+  free(b);
+  seg_path(dir, n_seg - 1, path, sizeof path);
+  b = read_file(path, &len);
+  cr_assert_eq(b[8], 1);
+  free(b);
+  cr_assert_eq(rf__store_open(dir, &p, &st), 0, "%s", rf_last_error());
+  cr_assert_eq(count_records(st), 42);
+  rf__store_stats s;
+  rf__store_get_stats(st, &s);
+  cr_assert_eq(s.n_batches, 1);
   rf__store_close(st);
   remove_dir(dir);
 }

@@ -2,7 +2,8 @@
  * test_store_symbols.c: the persisted symbol table (store/symbols.h): ids
  * are dense and stable across reopening, any bytes intern, a damaged
  * symbol record is an error naming segment and offset, and allocation
- * failure leaves the table and the log consistent.
+ * failure leaves the table and the log consistent, and no new string is
+ * interned while a batch is open.
  */
 #include "unit/store_helpers/store_test.h"
 #include "common/alloc.h"
@@ -130,6 +131,29 @@ Test(store_symbols, out_of_memory_keeps_ids_consistent) {
   st = open_store(dir);
   cr_assert_eq(rf__symtab_open(st, &t), 0, "%s", rf_last_error());
   cr_assert_eq(rf__symtab_count(t), expect);
+  rf__symtab_close(t);
+  rf__store_close(st);
+  remove_dir(dir);
+}
+
+Test(store_symbols, no_new_string_inside_a_batch) {
+  char dir[64];
+  scratch_dir(dir, sizeof dir);
+  rf__store *st = open_store(dir);
+  rf__symtab *t;
+  cr_assert_eq(rf__symtab_open(st, &t), 0);
+  uint64_t a, b;
+  cr_assert_eq(rf__symtab_intern(t, "known", 5, &a), 0);
+  cr_assert_eq(rf__store_batch_begin(st), 0);
+  /* a known string is fine; a new one could be dropped with the batch while
+   * its id stayed given out, so it is refused */
+  cr_assert_eq(rf__symtab_intern(t, "known", 5, &b), 0);
+  cr_assert_eq(a, b);
+  cr_assert_eq(rf__symtab_intern(t, "new", 3, &b), RF_ESTATE);
+  cr_assert(strstr(rf_last_error(), "batch") != NULL, "%s", rf_last_error());
+  cr_assert_eq(rf__store_batch_abort(st), 0);
+  cr_assert_eq(rf__symtab_intern(t, "new", 3, &b), 0);
+  cr_assert_eq(b, 2);
   rf__symtab_close(t);
   rf__store_close(st);
   remove_dir(dir);
