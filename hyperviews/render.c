@@ -312,9 +312,16 @@ static int put_value(render *R, value v, const rules_of *ro) {
   return put_reference(R, v.ptr, S2, 1, 0);
 }
 
-static int same_value(value a, value b) {
-  if (!a.ptr || !b.ptr) return !a.ptr && !b.ptr;
-  return a.ptr->kind == b.ptr->kind && a.ptr->a == b.ptr->a;
+/* The JSON text of a value (rf__malloc'd into *out). */
+static int value_text(render *R, value v, const rules_of *ro, char **out) {
+  jbuf saved = R->out;
+  R->out = (jbuf){0};
+  int rc = put_value(R, v, ro);
+  if (!rc && !R->out.data) jw_puts(&R->out, ""); /* never NULL */
+  rc = rc ? rc : R->out.err;
+  *out = R->out.data;
+  R->out = saved;
+  return rc;
 }
 
 static int is_number(value v) { return v.ptr && (v.ptr->kind == HV_INT || v.ptr->kind == HV_REAL); }
@@ -419,12 +426,16 @@ static int resolve_property(render *R, uint64_t O, uint64_t p, const hv_delta *c
     return b->err;
   }
   if (strcmp(policy, "consensus") == 0) {
+    /* Values are equal as JSON: compare their texts (nested views too). */
+    char **text = rf__calloc(n, sizeof *text);
+    if (!text) return RF_ENOMEM;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) rc = value_text(R, value_of(ds[i], O, p), ro, &text[i]);
     size_t best = 0, best_count = 0, best_last = 0;
-    for (size_t i = 0; i < n; i++) {
-      value v = value_of(ds[i], O, p);
+    for (size_t i = 0; i < n && !rc; i++) {
       size_t count = 0, last = 0;
       for (size_t j = 0; j < n; j++)
-        if (same_value(value_of(ds[j], O, p), v)) {
+        if (strcmp(text[i], text[j]) == 0) {
           count++;
           last = j;
         }
@@ -434,7 +445,10 @@ static int resolve_property(render *R, uint64_t O, uint64_t p, const hv_delta *c
         best_last = last;
       }
     }
-    return put_value(R, value_of(ds[best], O, p), ro);
+    if (!rc) jw_puts(b, text[best]);
+    for (size_t i = 0; i < n; i++) rf__free(text[i]);
+    rf__free(text);
+    return rc ? rc : b->err;
   }
   /* most-recent, and any policy this build does not know */
   return put_value(R, value_of(ds[n - 1], O, p), ro);

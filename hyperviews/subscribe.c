@@ -16,9 +16,10 @@
  * the single MPSC consumer is whoever holds `mu`.
  *
  * Falling behind: a ring that would overflow is emptied; the subscription
- * counts the changes dropped (those in the ring and the one that did not
- * fit), skips the rest of that time, and is told once (RF_HV_LAGGED, with
- * the first time from which its stream is whole again). Workers never wait.
+ * counts every change it loses (those in the ring, the one that did not
+ * fit, and the rest of that time, which it skips), and is told once
+ * (RF_HV_LAGGED, with the count and the first time from which its stream
+ * is whole again). Workers never wait.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -143,7 +144,11 @@ static void lose(rf_hv_sub *s, rf_time t) {
 }
 
 static void deliver(rf_hv_sub *s, const change *c) {
-  if (!s->from || c->time < s->from || c->time < s->resume) return;
+  if (!s->from || c->time < s->from) return;
+  if (c->time < s->resume) { /* the rest of a time that did not fit */
+    s->lost++;
+    return;
+  }
   if (s->n == s->cap) {
     lose(s, c->time);
     return;
