@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "hyperviews/hyperviews.h"
+#include "rhizoflow.h"
 
 static double now_s(void) {
   struct timespec ts;

@@ -1,7 +1,7 @@
 /*
  * hv_cli.c: the HyperViews subcommands: `schema add`, `view` and `watch`.
  * Each opens the store (DESIGN §8), replays its deltas into an rf_hv
- * (hyperviews/hyperviews.h), and then adds a schema, prints views, or
+ * (rhizoflow.h, "HyperViews"), and then adds a schema, prints views, or
  * follows the log as deltas arrive and prints the change stream.
  */
 #include <errno.h>

@@ -7,7 +7,6 @@
 
 #include <stdint.h>
 
-#include "hyperviews/hyperviews.h"
 #include "rhizoflow.h"
 
 /* Adds every delta the reader has (up to its bound, or the current end of

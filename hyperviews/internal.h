@@ -12,7 +12,7 @@
 
 #include "common/mpsc.h"
 #include "hyperviews/catalog.h"
-#include "hyperviews/hyperviews.h"
+#include "rhizoflow.h"
 
 /* Kinds of schema rule (the `rule` input's second column). */
 enum { HV_RULE_SELECTION = 1, HV_RULE_TRANSFORM = 2, HV_RULE_RESOLVE = 3 };

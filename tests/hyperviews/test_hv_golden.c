@@ -34,7 +34,7 @@
 #include "hv_oracle.h"
 
 #ifdef HV_WITH_ENGINE
-#include "hyperviews/hyperviews.h"
+#include "rhizoflow.h"
 #include "rhizoflow.h"
 #define N_ENGINES 2 /* 1 worker and 2 workers */
 #else

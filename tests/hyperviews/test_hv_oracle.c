@@ -55,7 +55,7 @@
 #include "hv_oracle.h"
 
 #ifdef HV_WITH_ENGINE
-#include "hyperviews/hyperviews.h"
+#include "rhizoflow.h"
 #include "rhizoflow.h"
 #endif
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hyperviews/hyperviews.h"
+#include "rhizoflow.h"
 
 #define OBJECTS 12
 static const char *SCHEMAS[] = {
