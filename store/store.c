@@ -75,6 +75,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "store/le.h"
 
 #define SEG_MAGIC "RFSTORE\x1a"
 #define SEG_VERSION 2u /* 2: batches (BEGIN/COMMIT records); 1 still reads */
@@ -85,25 +86,6 @@
 #define BUF_MIN (1u << 20)
 #define WBUF_MAX (1u << 20) /* default: a batch's frames are written out in pieces of this size */
 #define NO_BATCH UINT64_MAX
-
-/* ---- little-endian helpers ------------------------------------------- */
-
-static void put_u32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put_u64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get_u32(const uint8_t *p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
-  return v;
-}
-static uint64_t get_u64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-  return v;
-}
 
 void rf__store_segment_name(uint64_t n, char *buf, size_t cap) {
   snprintf(buf, cap, "%08" PRIu64 ".seg", n);

@@ -12,6 +12,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "store/le.h"
 
 struct rf__symtab {
   rf__store *st;
@@ -80,11 +81,6 @@ static void commit(rf__symtab *t, char *copy, size_t len) {
   t->slots[i] = id;
 }
 
-static uint64_t get_u64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-  return v;
-}
 
 int rf__symtab_open(rf__store *st, rf__symtab **out) {
   rf__symtab *t = rf__calloc(1, sizeof *t);
