@@ -123,7 +123,9 @@ static int64_t ts_in(gen *g, int64_t lo, int64_t hi) {
 }
 #define PICK(g, arr) ((arr)[below((g), sizeof(arr) / sizeof *(arr))])
 
-static void schema_name(int i, char *out) { sprintf(out, "s%d", i); }
+/* out holds at least SCHEMA_NAME_CAP bytes. */
+#define SCHEMA_NAME_CAP 16
+static void schema_name(int i, char *out) { snprintf(out, SCHEMA_NAME_CAP, "s%d", i); }
 
 static bool id_used(const gen *g, const char *id) {
   for (size_t i = 0; i < g->nu; i++)
@@ -313,7 +315,7 @@ static void feature(hvg_stream *s, const char *f) {
  * closing a cycle, or invalid. */
 static char *schema_def(gen *g, int n_schemas, int *kind_out) {
   size_t r = below(g, 10);
-  char nm[8], to[8];
+  char nm[SCHEMA_NAME_CAP], to[SCHEMA_NAME_CAP];
   json_t *def;
   if (r < 7) {
     int i = (int)below(g, (size_t)n_schemas);
@@ -388,7 +390,7 @@ void hvg_generate(uint64_t seed, const hvg_options *opt, hvg_stream *s) {
   if (opt && opt->no_raw_cycle) g->cycles = false;
   int n_data = 8 + (int)below(g, 40);
   double spread = (double)below(g, 4) * 0.25; /* how far arrival strays from creation */
-  char nm[8], to[8];
+  char nm[SCHEMA_NAME_CAP], to[SCHEMA_NAME_CAP];
 
   /* The schemas: a selection rule each, transforms upward, resolve rules. */
   for (int i = 0; i < g->n_schemas; i++) {
