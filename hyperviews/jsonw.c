@@ -13,43 +13,24 @@
 #include "common/alloc.h"
 #include "common/error.h"
 
-void jw_put(jbuf *b, const char *s, size_t n) {
-  if (b->err) return;
-  if (rf__grow((void **)&b->data, &b->cap, b->len + n + 1, 1)) {
-    b->err = RF_ENOMEM;
+/* After a write: records its error, or NUL-terminates the text. */
+static void written(jbuf *j, int rc) {
+  if (!rc) rc = rf__grow((void **)&j->b.data, &j->b.cap, j->b.len + 1, 1);
+  if (rc) {
+    if (!j->err) j->err = rc;
     return;
   }
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = 0;
+  j->b.data[j->b.len] = 0;
+}
+
+void jw_put(jbuf *b, const char *s, size_t n) {
+  if (!b->err) written(b, rf__bytes_put(&b->b, s, n));
 }
 
 void jw_puts(jbuf *b, const char *s) { jw_put(b, s, strlen(s)); }
 
 void jw_string(jbuf *b, const char *s, size_t n) {
-  jw_put(b, "\"", 1);
-  size_t run = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
-    jw_put(b, s + run, i - run);
-    run = i + 1;
-    char esc[8];
-    switch (ch) {
-      case '"': jw_puts(b, "\\\""); break;
-      case '\\': jw_puts(b, "\\\\"); break;
-      case '\b': jw_puts(b, "\\b"); break;
-      case '\f': jw_puts(b, "\\f"); break;
-      case '\n': jw_puts(b, "\\n"); break;
-      case '\r': jw_puts(b, "\\r"); break;
-      case '\t': jw_puts(b, "\\t"); break;
-      default:
-        snprintf(esc, sizeof esc, "\\u%04x", ch);
-        jw_puts(b, esc);
-    }
-  }
-  jw_put(b, s + run, n - run);
-  jw_put(b, "\"", 1);
+  if (!b->err) written(b, rf__json_put_string(&b->b, s, n));
 }
 
 void jw_i64(jbuf *b, int64_t v) {
@@ -60,10 +41,7 @@ void jw_i64(jbuf *b, int64_t v) {
 
 void jw_real(jbuf *b, double v) {
   char s[40];
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(s, sizeof s, "%.*g", prec, v);
-    if (strtod(s, NULL) == v) break;
-  }
+  rf__json_shortest_real(v, s, sizeof s - 2);
   if (!strpbrk(s, ".eEn")) strcat(s, ".0");
   jw_puts(b, s);
 }

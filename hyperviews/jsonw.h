@@ -1,8 +1,7 @@
 /*
  * jsonw.h: writing JSON text by hand into a growing buffer, in the store's
- * canonical style (docs/store-format.md: only the escapes JSON requires,
- * integers in decimal, reals in their shortest exact form), and the one
- * place hyperviews/ points jansson at the allocation layer.
+ * canonical style (strings and reals through store/delta.h's encoders),
+ * and the one place hyperviews/ points jansson at the allocation layer.
  */
 #ifndef RF_HYPERVIEWS_JSONW_H
 #define RF_HYPERVIEWS_JSONW_H
@@ -11,12 +10,17 @@
 #include <stdint.h>
 
 #include "hyperviews/catalog.h"
+#include "store/delta.h"
 
+/* A JSON text being written: the bytes (kept NUL-terminated after every
+ * write) and a sticky error. */
 typedef struct jbuf {
-  char *data; /* NUL-terminated; rf__malloc'd */
-  size_t len, cap;
-  int err; /* sticky: the first error (RF_ENOMEM, RF_ECORRUPT) */
+  rf__bytes b;
+  int err; /* the first error (RF_ENOMEM, RF_ECORRUPT) */
 } jbuf;
+
+/* The text written so far (NUL-terminated; NULL if nothing was). */
+static inline char *jw_text(const jbuf *j) { return (char *)j->b.data; }
 
 void jw_put(jbuf *b, const char *s, size_t n);
 void jw_puts(jbuf *b, const char *s);

@@ -317,9 +317,9 @@ static int value_text(render *R, value v, const rules_of *ro, char **out) {
   jbuf saved = R->out;
   R->out = (jbuf){0};
   int rc = put_value(R, v, ro);
-  if (!rc && !R->out.data) jw_puts(&R->out, ""); /* never NULL */
+  if (!rc && !jw_text(&R->out)) jw_puts(&R->out, ""); /* never NULL */
   rc = rc ? rc : R->out.err;
-  *out = R->out.data;
+  *out = jw_text(&R->out);
   R->out = saved;
   return rc;
 }
@@ -544,10 +544,10 @@ static int get_at(rf_hv *hv, rf_time t, void *arg) {
   }
   render_free(&R);
   if (rc) {
-    rf__free(R.out.data);
+    rf__free(R.out.b.data);
     return rc;
   }
-  *a->json = R.out.data;
+  *a->json = jw_text(&R.out);
   return 0;
 }
 

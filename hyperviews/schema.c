@@ -193,8 +193,8 @@ static void jw_str_ptr(jbuf *b, const char *role, const char *value) {
 
 static int finish(emitter *e, jbuf *b) {
   jw_puts(b, "]}");
-  int rc = b->err ? b->err : e->emit(e->ctx, b->data, b->len);
-  rf__free(b->data);
+  int rc = b->err ? b->err : e->emit(e->ctx, jw_text(b), b->b.len);
+  rf__free(b->b.data);
   return rc;
 }
 

@@ -33,13 +33,14 @@
 
 /* ---- byte buffers ------------------------------------------------------- */
 
-static int put(rf__bytes *b, const void *p, size_t n) {
+int rf__bytes_put(rf__bytes *b, const void *p, size_t n) {
   if (rf__grow((void **)&b->data, &b->cap, b->len + n, 1) < 0) return RF_ENOMEM;
   memcpy(b->data + b->len, p, n);
   b->len += n;
   return 0;
 }
 
+static int put(rf__bytes *b, const void *p, size_t n) { return rf__bytes_put(b, p, n); }
 static int puts_(rf__bytes *b, const char *s) { return put(b, s, strlen(s)); }
 
 /* ---- canonical encoding ------------------------------------------------- */
@@ -47,7 +48,7 @@ static int puts_(rf__bytes *b, const char *s) { return put(b, s, strlen(s)); }
 static void alloc_init(void) { json_set_alloc_funcs(rf__malloc, rf__free); }
 static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
 
-static int put_string(rf__bytes *b, const char *s, size_t n) {
+int rf__json_put_string(rf__bytes *b, const char *s, size_t n) {
   int rc = put(b, "\"", 1);
   size_t run = 0; /* start of the pending run of unescaped bytes */
   for (size_t i = 0; i < n && rc == 0; i++) {
@@ -73,20 +74,23 @@ static int put_string(rf__bytes *b, const char *s, size_t n) {
   return rc;
 }
 
+void rf__json_shortest_real(double d, char *buf, size_t cap) {
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(buf, cap, "%.*g", prec, d);
+    if (strtod(buf, NULL) == d) return;
+  }
+}
+
 static int put_number(rf__bytes *b, const json_t *v) {
   char num[40];
   if (json_is_integer(v)) {
     snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
   } else {
     double d = json_real_value(v);
-    if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+    if (d == floor(d) && fabs(d) < 9007199254740992.0)
       snprintf(num, sizeof num, "%.0f", d == 0 ? 0.0 : d); /* -0 is 0 */
-    } else {
-      for (int prec = 1; prec <= 17; prec++) {
-        snprintf(num, sizeof num, "%.*g", prec, d);
-        if (strtod(num, NULL) == d) break;
-      }
-    }
+    else
+      rf__json_shortest_real(d, num, sizeof num);
   }
   return puts_(b, num);
 }
@@ -152,7 +156,7 @@ static int get_str(vctx *c, const json_t *obj, const char *key, const char *wher
 
 static int put_str_field(rf__bytes *b, const char *key_json, const json_t *v) {
   int rc = puts_(b, key_json);
-  if (rc == 0) rc = put_string(b, json_string_value(v), json_string_length(v));
+  if (rc == 0) rc = rf__json_put_string(b, json_string_value(v), json_string_length(v));
   return rc;
 }
 
@@ -160,7 +164,7 @@ static int encode_target(vctx *c, rf__bytes *b, const json_t *t, const char *whe
   char w[80];
   snprintf(w, sizeof w, "%s.", where);
   switch (json_typeof(t)) {
-  case JSON_STRING: return put_string(b, json_string_value(t), json_string_length(t));
+  case JSON_STRING: return rf__json_put_string(b, json_string_value(t), json_string_length(t));
   case JSON_INTEGER:
   case JSON_REAL: return put_number(b, t);
   case JSON_TRUE: return puts_(b, "true");

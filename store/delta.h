@@ -51,6 +51,14 @@ typedef struct rf__bytes {
  * err, if given, receives a message naming the field, e.g. "field
  * 'pointers[1].target.id': must be a non-empty string, got number"; out
  * unchanged) or RF_ENOMEM. */
+/* Appends n bytes. 0 or RF_ENOMEM. */
+int rf__bytes_put(rf__bytes *b, const void *p, size_t n);
+/* Appends s (n bytes) as a JSON string in the canonical style above. 0 or
+ * RF_ENOMEM. Pure: any thread. */
+int rf__json_put_string(rf__bytes *b, const char *s, size_t n);
+/* The shortest %g form of d that reads back to d, into buf (>= 32 bytes). */
+void rf__json_shortest_real(double d, char *buf, size_t cap);
+
 int rf__delta_canonicalize(const char *json, size_t len, rf__bytes *out, char *err, size_t err_cap);
 
 rf__delta_addr rf__delta_address(const void *canon, size_t len);
