@@ -90,14 +90,12 @@ static void free_ops(rf__op **ops, size_t n) {
       free_queue(&op->in[p]);
       rf__antichain_free(&op->in[p].frontier);
       rf__antichain_free(&op->in[p].ps);
-      rf__antichain_free(&op->in[p].seed);
       rf__antichain_free(&op->in[p].queued);
     }
     rf__free(op->in);
     rf__free(op->out);
     rf__antichain_free(&op->caps);
     rf__antichain_free(&op->ps);
-    rf__antichain_free(&op->seed);
     rf__free(op);
   }
 }
@@ -114,10 +112,12 @@ void rf_graph_destroy(rf_graph *g) {
       free_ops(wk->ops, wk->n_ops);
       rf__free(wk->ops);
       rf__free(wk->topo);
+      rf__progress_free_counts(wk);
       rf__free(wk);
     }
   }
   free_ops(g->ops, g->n_ops);
+  rf__progress_free_counts(&g->wk0);
   for (size_t i = 0; i < g->n_owned; i++) rf__free(g->owned[i]);
   rf__free(g->owned);
   rf__free(g->ops);
@@ -232,7 +232,6 @@ rf__op *rf__op_new(rf_graph *g, rf_scope *s, const rf__op_class *cls, size_t siz
   op->in = in;
   rf__antichain_init(&op->caps, dim);
   rf__antichain_init(&op->ps, dim);
-  rf__antichain_init(&op->seed, dim);
   for (uint32_t i = 0; i < n_in; i++) {
     in[i].op = op;
     in[i].index = i;
@@ -250,7 +249,6 @@ int rf__op_connect(rf__op *op, uint32_t index, rf__op *src, uint32_t exchange_ke
   p->exchange_key = exchange_key;
   rf__antichain_init(&p->frontier, src->dim);
   rf__antichain_init(&p->ps, src->dim);
-  rf__antichain_init(&p->seed, src->dim);
   rf__antichain_init(&p->queued, src->dim);
   if (rf__grow((void **)&src->out, &src->out_cap, src->n_out + 1, sizeof(rf__port *)) < 0) {
     rf__graph_build_error(op->g, rf__error(RF_ENOMEM, "%s: out of memory", op->name));
@@ -260,7 +258,15 @@ int rf__op_connect(rf__op *op, uint32_t index, rf__op *src, uint32_t exchange_ke
   return 0;
 }
 
+/* Several workers: this worker's own change of a pointstamp count. A
+ * table that cannot grow leaves progress unknown: the graph fails. */
+static void note(rf__worker *wk, uint32_t loc, const rf__antichain *times, int32_t delta) {
+  if (rf__pcounts_note_all(wk->pc, loc, times, delta) < 0)
+    rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+}
+
 void rf__port_enqueue(rf__port *p, rf__msg *m) {
+  if (p->op->wk->pc) note(p->op->wk, rf__loc_queued(p), &m->times, +1);
   m->next = NULL;
   if (p->tail) p->tail->next = m;
   else p->head = m;
@@ -349,6 +355,9 @@ static int exchange(rf__op *op, rf__port *p, rf__upbuf *ups) {
     } else {
       rf__op *peer = rf__op_peer(p->op, g->workers, w);
       m->dest = &peer->in[p->index];
+      /* Counted before it leaves, in the same log as the release of what
+       * allowed it (docs/progress.md). */
+      note(op->wk, rf__loc_inflight(p), &m->times, +1);
       rf__sched_send(g, me, w, m);
     }
   }
@@ -422,6 +431,12 @@ int rf__op_send_batch(rf__op *op, rf__batch *b) {
 int rf__op_hold(rf__op *op, const rf__antichain *caps) {
   if (rf__antichain_eq(&op->caps, caps)) return 0;
   op->wk->dirty = true;
+  /* New ones counted before old ones let go: a time in both never drops
+   * to zero on the way. */
+  if (op->wk->pc) {
+    note(op->wk, op->loc, caps, +1);
+    note(op->wk, op->loc, &op->caps, -1);
+  }
   if (rf__antichain_copy(&op->caps, caps) < 0)
     return rf__error(RF_ENOMEM, "%s: out of memory", op->name);
   return 0;
@@ -429,6 +444,7 @@ int rf__op_hold(rf__op *op, const rf__antichain *caps) {
 
 int rf__op_hold_none(rf__op *op) {
   if (op->caps.n) op->wk->dirty = true;
+  if (op->wk->pc) note(op->wk, op->loc, &op->caps, -1);
   rf__antichain_clear(&op->caps);
   return 0;
 }
@@ -440,6 +456,7 @@ rf__msg *rf__port_pop(rf__port *p) {
   if (!p->head) p->tail = NULL;
   p->n_msgs--;
   p->op->wk->dirty = true;
+  if (p->op->wk->pc) note(p->op->wk, rf__loc_queued(p), &m->times, -1);
   return m;
 }
 
@@ -452,12 +469,19 @@ void rf__msg_free(rf__msg *m) {
 }
 
 const rf__antichain *rf__port_frontier(rf__port *p) {
-  /* One worker: recompute now if pointstamps changed. Several: the
-   * frontier of the last round; it is conservative (pointstamps only move
-   * forward between rounds), and the next round brings the new one. */
+  /* Recomputed now if pointstamps changed. With several workers it
+   * reflects this worker's own changes and the other workers' as far as
+   * their progress messages have come: conservative, since pointstamps
+   * only move forward (docs/progress.md). */
   rf__worker *wk = p->op->wk;
-  if (wk->dirty && p->op->g->cfg.workers == 1) rf__progress_recompute(wk);
+  if (rf__progress_stale(wk)) rf__progress_recompute(wk);
   return &p->frontier;
+}
+
+void rf__port_receive(rf__msg *m) {
+  rf__port *p = m->dest;
+  note(p->op->wk, rf__loc_inflight(p), &m->times, -1);
+  rf__port_enqueue(p, m);
 }
 
 rf__spine *rf__op_trace(rf__op *op) {

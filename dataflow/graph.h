@@ -28,6 +28,7 @@
 #include "arrangements/batch.h"
 #include "arrangements/spine.h"
 #include "common/mpsc.h"
+#include "dataflow/pcounts.h"
 #include "dataflow/time.h"
 #include "dataflow/upbuf.h"
 #include "rhizoflow.h"
@@ -68,8 +69,6 @@ typedef struct rf__port {
   size_t n_msgs;
   rf__antichain frontier; /* computed by progress tracking */
   rf__antichain ps;       /* scratch for progress: pointstamps reaching here */
-  rf__antichain seed;     /* this replica's own pointstamps here, published to the
-                             other workers at a round's barrier (progress.c) */
   rf__antichain queued;   /* scratch for progress: minimal times of the messages
                              queued here (in every replica) */
 } rf__port;
@@ -117,8 +116,7 @@ struct rf__op {
   size_t out_cap;
   rf__antichain caps;  /* capabilities held, at the output (dim) */
   rf__antichain ps;    /* scratch for progress: pointstamps reaching the output */
-  rf__antichain seed;  /* this replica's capabilities, published to the other
-                          workers at a round's barrier (progress.c) */
+  uint32_t loc;        /* several workers: its first progress location (below) */
   bool active;         /* has work: run at the next step */
   bool is_feedback;    /* its output edge closes a loop (ignored in topo order) */
   /* Called by progress tracking when an input frontier changes, for
@@ -205,27 +203,41 @@ struct rf__worker {
   rf__op **ops;          /* creation order: ops[i]->id == i in every replica */
   rf__op **topo;         /* run order */
   size_t n_ops;
-  bool dirty;            /* own pointstamps changed since they were last seeded */
-  /* Round flags (scheduler/parallel.c): written by the worker before a
-   * round's barrier, read by every worker after it, never in between. */
-  bool seeded;           /* it seeded new pointstamps this round */
-  bool busy;             /* it had an active operator this round */
-  bool saw_failure;      /* the graph had failed when it looked */
-  bool saw_stop;         /* rf_graph_destroy had asked to stop when it looked */
-  uint64_t saw_submitted; /* submissions from outside seen this round */
+  bool dirty;            /* one worker: pointstamps changed since the last recompute */
+  /* Several workers: counted pointstamps of every replica, as this worker
+   * knows them, and its own changes still to broadcast (pcounts.h); NULL
+   * with one worker. */
+  rf__pcounts *pc;
+  uint64_t saw_submitted; /* submissions from outside it had seen when it last polled */
   /* Spine statistics, published after every round for rf_graph_stats on
    * other threads. Atomic: written by the worker, read by any thread. */
   uint64_t stat_updates, stat_batches, stat_bytes;
 };
 
-/* Progress tracking (progress.c). One worker: rf__progress_recompute. Several:
- * every worker seeds its own pointstamps (rf__progress_seed) before a round's
- * barrier, and after it each computes the frontiers from all seeds
- * (rf__progress_propagate); see docs/progress.md. */
+/* Progress tracking (progress.c): recomputes the frontiers of every port
+ * of the worker's replica, from its own queues and capabilities (one
+ * worker) or from its counted pointstamps (several; docs/progress.md).
+ * Operators whose frontier moved become active. 0 or RF_ENOMEM (the graph
+ * has failed). */
 int rf__progress_recompute(rf__worker *wk);
-int rf__progress_seed(rf__worker *wk);
-int rf__progress_propagate(rf__worker *wk, rf__worker *const *peers, uint32_t n_peers,
-                           bool *changed);
+/* Whether pointstamps changed since the last recompute. */
+static inline bool rf__progress_stale(const rf__worker *wk) {
+  return wk->pc ? wk->pc->changed : wk->dirty;
+}
+/* Several workers: progress locations. Operator op's output is op->loc;
+ * input port p has two: messages in flight to it (sent by another worker,
+ * not yet received), and messages queued at it. Numbered alike in every
+ * replica. */
+static inline uint32_t rf__loc_inflight(const rf__port *p) { return p->op->loc + 1 + 2 * p->index; }
+static inline uint32_t rf__loc_queued(const rf__port *p) { return p->op->loc + 2 + 2 * p->index; }
+/* Numbers the locations of worker 0's replica and gives every worker a
+ * table that counts the pointstamps of all replicas now (rf_graph_start,
+ * before the worker threads run). 0 or RF_ENOMEM. */
+int rf__progress_init_counts(rf_graph *g);
+void rf__progress_free_counts(rf__worker *wk);
+/* Worker side: records that this worker received message m from another
+ * worker and queues it at its destination port. */
+void rf__port_receive(rf__msg *m);
 
 /* The graph's workers (1..W) and operators. */
 uint32_t rf__graph_workers(const rf_graph *g);

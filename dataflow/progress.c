@@ -116,33 +116,12 @@ static int seed_queue(rf__antichain *dst, const rf__port *port) {
   return 0;
 }
 
-int rf__progress_seed(rf__worker *wk) {
-  for (size_t i = 0; i < wk->n_ops; i++) {
-    rf__op *op = wk->ops[i];
-    rf__antichain_clear(&op->seed);
-    if (seed_caps(&op->seed, op) < 0) goto oom;
-    for (uint32_t p = 0; p < op->n_in; p++) {
-      rf__antichain_clear(&op->in[p].seed);
-      if (seed_queue(&op->in[p].seed, &op->in[p]) < 0) goto oom;
-    }
-  }
-  wk->dirty = false;
-  return 0;
-oom:
-  return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
-}
-
-static int union_into(rf__antichain *dst, const rf__antichain *src) {
-  for (uint32_t k = 0; k < src->n; k++)
-    if (seed_insert(dst, rf__antichain_at(src, k)) < 0) return RF_ENOMEM;
-  return 0;
-}
-
-/* From the seeds in every location's `ps` to the frontiers of every port.
- * Sets *changed if a frontier moved (its operator is then active). */
-static int propagate(rf__worker *wk, bool *changed) {
+/* From the seeds in every location's `ps` and every port's `queued` (and
+ * the items already on the worklist w, which it takes over) to the
+ * frontiers of every port. A port whose frontier moved activates its
+ * operator. */
+static int propagate(rf__worker *wk, worklist w) {
   size_t n = wk->n_ops;
-  worklist w = {0};
   int rc = 0;
   /* Each seeded element takes its first hop: what propagation would have
    * done had it come off the worklist. An element later displaced by a
@@ -194,7 +173,6 @@ static int propagate(rf__worker *wk, bool *changed) {
       if (rf__antichain_eq(&port->frontier, &port->ps)) continue;
       if (rf__antichain_copy(&port->frontier, &port->ps) < 0) goto oom;
       op->active = true;
-      *changed = true;
       if (op->on_frontier) op->on_frontier(op);
     }
   }
@@ -214,40 +192,118 @@ static void clear_ps(rf__worker *wk) {
   }
 }
 
-int rf__progress_recompute(rf__worker *wk) {
-  /* One worker: seed straight into the propagation antichains, so that a
-   * port with a thousand queued messages contributes only their minimal
-   * times. */
+static int oom(rf__worker *wk) {
+  return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+}
+
+/* One worker: seeds straight from the queues and capabilities, so that a
+ * port with a thousand queued messages contributes only their minimal
+ * times. */
+static int recompute_one(rf__worker *wk) {
   clear_ps(wk);
   for (size_t i = 0; i < wk->n_ops; i++) {
     rf__op *op = wk->ops[i];
-    if (seed_caps(&op->ps, op) < 0)
-      return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+    if (seed_caps(&op->ps, op) < 0) return oom(wk);
     for (uint32_t p = 0; p < op->n_in; p++)
-      if (seed_queue(&op->in[p].queued, &op->in[p]) < 0)
-        return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+      if (seed_queue(&op->in[p].queued, &op->in[p]) < 0) return oom(wk);
   }
-  bool changed = false;
-  int rc = propagate(wk, &changed);
+  worklist w = {0};
+  int rc = propagate(wk, w);
   if (rc == 0) wk->dirty = false;
   return rc;
 }
 
-int rf__progress_propagate(rf__worker *wk, rf__worker *const *peers, uint32_t n_peers,
-                           bool *changed) {
-  /* Reads the other workers' seeds: they wrote them before the round's
-   * barrier and do not touch them again until after the next one. */
+/* Seeds a location's positive counts into dst. */
+static int seed_counts(rf__antichain *dst, const rf__ploc *l) {
+  for (uint32_t k = 0; k < l->n; k++)
+    if (l->e[k].count > 0 && seed_insert(dst, l->e[k].t) < 0) return RF_ENOMEM;
+  return 0;
+}
+
+/* Several workers: seeds from the counted pointstamps of every replica.
+ * Messages in flight to a port can still arrive there: they start at the
+ * port itself (a worklist item), where queued ones start past it. */
+static int recompute_counts(rf__worker *wk) {
+  rf__pcounts *pc = wk->pc;
   clear_ps(wk);
+  worklist w = {0};
   for (size_t i = 0; i < wk->n_ops; i++) {
     rf__op *op = wk->ops[i];
-    for (uint32_t w = 0; w < n_peers; w++) {
-      const rf__op *peer = peers[w]->ops[i];
-      if (union_into(&op->ps, &peer->seed) < 0) goto oom;
-      for (uint32_t p = 0; p < op->n_in; p++)
-        if (union_into(&op->in[p].queued, &peer->in[p].seed) < 0) goto oom;
+    if (seed_counts(&op->ps, &pc->locs[op->loc]) < 0) goto fail;
+    for (uint32_t p = 0; p < op->n_in; p++) {
+      rf__port *port = &op->in[p];
+      if (seed_counts(&port->queued, &pc->locs[rf__loc_queued(port)]) < 0) goto fail;
+      const rf__ploc *l = &pc->locs[rf__loc_inflight(port)];
+      for (uint32_t k = 0; k < l->n; k++)
+        if (l->e[k].count > 0 && push(&w, op, port, l->e[k].t, port->dim) < 0) goto fail;
     }
   }
-  return propagate(wk, changed);
-oom:
-  return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+  int rc = propagate(wk, w);
+  if (rc == 0) pc->changed = false;
+  return rc;
+fail:
+  rf__free(w.items);
+  return oom(wk);
+}
+
+int rf__progress_recompute(rf__worker *wk) {
+  return wk->pc ? recompute_counts(wk) : recompute_one(wk);
+}
+
+/* Counts one replica's pointstamps into a table. */
+static int count_replica(rf__pcounts *pc, const rf__worker *wk) {
+  for (size_t i = 0; i < wk->n_ops; i++) {
+    const rf__op *op = wk->ops[i];
+    for (uint32_t k = 0; k < op->caps.n; k++)
+      if (rf__pcounts_add(pc, op->loc, rf__antichain_at(&op->caps, k), 1) < 0) return RF_ENOMEM;
+    for (uint32_t p = 0; p < op->n_in; p++)
+      for (const rf__msg *m = op->in[p].head; m; m = m->next)
+        for (uint32_t k = 0; k < m->times.n; k++)
+          if (rf__pcounts_add(pc, rf__loc_queued(&op->in[p]), rf__antichain_at(&m->times, k),
+                              1) < 0)
+            return RF_ENOMEM;
+  }
+  return 0;
+}
+
+int rf__progress_init_counts(rf_graph *g) {
+  uint32_t nw = rf__graph_workers(g);
+  rf__worker *const *all = rf__graph_all_workers(g);
+  const rf__worker *w0 = all[0];
+  uint32_t n_locs = 0;
+  for (size_t i = 0; i < w0->n_ops; i++) n_locs += 1 + 2 * w0->ops[i]->n_in;
+  uint32_t *dims = rf__calloc(n_locs ? n_locs : 1, sizeof *dims);
+  if (!dims) return RF_ENOMEM;
+  uint32_t loc = 0;
+  for (size_t i = 0; i < w0->n_ops; i++) {
+    const rf__op *op = w0->ops[i];
+    for (uint32_t w = 0; w < nw; w++) all[w]->ops[i]->loc = loc;
+    dims[loc] = op->dim;
+    for (uint32_t p = 0; p < op->n_in; p++) {
+      dims[loc + 1 + 2 * p] = op->in[p].dim;
+      dims[loc + 2 + 2 * p] = op->in[p].dim;
+    }
+    loc += 1 + 2 * op->n_in;
+  }
+  int rc = 0;
+  for (uint32_t w = 0; w < nw && rc == 0; w++) {
+    rf__pcounts *pc = rf__calloc(1, sizeof *pc);
+    if (!pc || rf__pcounts_init(pc, n_locs, dims) < 0) {
+      rf__free(pc);
+      rc = RF_ENOMEM;
+      break;
+    }
+    all[w]->pc = pc;
+    for (uint32_t v = 0; v < nw && rc == 0; v++) rc = count_replica(pc, all[v]);
+    pc->changed = true;
+  }
+  rf__free(dims);
+  return rc;
+}
+
+void rf__progress_free_counts(rf__worker *wk) {
+  if (!wk->pc) return;
+  rf__pcounts_free(wk->pc);
+  rf__free(wk->pc);
+  wk->pc = NULL;
 }

@@ -40,7 +40,6 @@ static int copy_op(rf__worker *wk, const rf__op *src, rf__op **out) {
   dst->active = true;
   rf__antichain_init(&dst->caps, src->dim);
   rf__antichain_init(&dst->ps, src->dim);
-  rf__antichain_init(&dst->seed, src->dim);
   *out = dst;
   if (rf__antichain_copy(&dst->caps, &src->caps) < 0) return RF_ENOMEM;
   if (src->n_in) {
@@ -57,7 +56,6 @@ static int copy_op(rf__worker *wk, const rf__op *src, rf__op **out) {
     to->exchange_key = from->exchange_key;
     rf__antichain_init(&to->frontier, from->dim);
     rf__antichain_init(&to->ps, from->dim);
-    rf__antichain_init(&to->seed, from->dim);
     rf__antichain_init(&to->queued, from->dim);
   }
   return 0;

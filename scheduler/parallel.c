@@ -3,40 +3,44 @@
  *
  * Every worker runs its replica of the dataflow (dataflow/replica.c) over
  * its shard of the data: keyed operators see the keys that hash to it
- * (dataflow/exchange.h). The workers proceed in rounds; a round is:
+ * (dataflow/exchange.h). The workers run asynchronously: no barriers, no
+ * rounds. Each worker loops:
  *
- *   gather  drain the messages other workers sent (transport), let input
- *           operators look for submissions from input handles (poll), and
- *           seed this replica's pointstamps if they changed;
- *   sync    (barrier B)
- *   decide  every worker reads every worker's round flags and seeds and
- *           propagates the union to the frontiers of its own ports: all
- *           compute the same frontiers and take the same decision
- *           (progress.c, docs/progress.md);
- *   work    if anything is active anywhere, run this replica's active
- *           operators once in topological order (sending to other workers
- *           through the transport); if nothing is, the dataflow is idle:
- *           worker 0 says so to waiting callers, each worker spends idle
- *           fuel on merges, and parks until an input handle submits work;
- *   sync    (barrier A)
+ *   receive  applies the progress messages other workers sent it (their
+ *            pointstamp changes, in each sender's order) and queues the
+ *            data messages they sent at their ports;
+ *   poll     lets input operators look for submissions from input handles;
+ *   run      recomputes its frontiers if its counts changed, then runs its
+ *            active operators once in topological order; after each one it
+ *            broadcasts that operator's pointstamp changes (consolidated)
+ *            to every other worker;
+ *   idle     when none of that found anything to do: says so, and waits
+ *            (spins, yields, then parks) until something arrives.
  *
- * Why this is safe: every message sent in a round's work phase is received
- * in the next gather phase, before the seeds that go into the next
- * frontiers are taken, so a frontier always accounts for every message in
- * flight and every capability held, on every worker. Frontiers read in the
- * middle of a round are those of the round's start: conservative, since
- * pointstamps only move forward. Why it is live: a round with work leads
- * to a round that sees its effects, and the workers stop only in a round
- * where no worker had any operator with work and no frontier moved.
+ * Why this is safe (docs/progress.md, "Several workers"): every worker
+ * counts every replica's pointstamps; a worker's own changes reach its
+ * table at once and the others' tables in order, and the +1 of a message
+ * sent to another worker travels in the same progress message as the -1
+ * of what allowed it (or an earlier one). So each worker's view, though
+ * late, never shows a frontier past a time that can still arrive; and a
+ * late frontier only delays work. Why it is live: a change of pointstamps
+ * is broadcast, its receiver wakes, recomputes and runs whatever became
+ * active.
  *
- * A decision that every worker must share (stop, fail, park) is made only
- * from flags written before barrier B and read after it, so all workers
- * leave the loop in the same round and no one waits at a barrier forever.
- * A worker that fails records the error in the graph (rf__graph_fail) and
- * keeps taking part in the rounds until they all see it at the next
- * decide; callers waiting are woken and get the error.
+ * Quiet (everything submitted has been processed and no worker has work):
+ * each worker publishes, when it goes idle, the messages it sent and
+ * received and the submissions it had seen, then flips its idle
+ * generation to odd. Whoever goes idle checks: every generation odd, the
+ * sums of sent and received equal, and every generation unchanged after
+ * reading the sums (a double collect), then raises `quiet` to 1 + the least
+ * submission count seen. Callers of rf_graph_run wait for `quiet`.
+ *
+ * A worker that fails records the error in the graph (rf__graph_fail);
+ * every worker leaves its loop when it sees it, and the failure wakes the
+ * parked ones and the callers waiting.
  */
 #include <pthread.h>
+#include <sched.h>
 
 #include "common/alloc.h"
 #include "common/atomic.h"
@@ -46,9 +50,13 @@
 #include "scheduler/transport.h"
 
 /* Merge work granted to one operator at a time while idle, in updates
- * moved: small, so that a submission waits at most that long for the
- * worker to notice it. */
+ * moved: small, so that new work waits at most that long for the worker
+ * to notice it. */
 #define IDLE_FUEL ((size_t)1 << 16)
+/* Waiting for work: pause-spins, then yields, then the worker parks. A
+ * message between workers usually comes within microseconds. */
+#define SPIN_ROUNDS 2048
+#define YIELD_ROUNDS 8
 
 enum { GATE_WAIT = 0, GATE_GO = 1, GATE_ABORT = 2 };
 
@@ -57,6 +65,19 @@ typedef struct worker_arg {
   rf__worker *wk;
 } worker_arg;
 
+/* What a worker publishes for the quiet check. Atomic, all: written by
+ * the worker (only), read by every worker going idle. The counters change
+ * only while the generation is even (busy) and are stored with release,
+ * so a checker that sees a new count, then fences, sees the generation
+ * that went with it. */
+typedef struct worker_state {
+  uint64_t idle_gen; /* odd while idle; bumped at every change */
+  uint64_t sent;     /* data and progress messages sent */
+  uint64_t received; /* and received */
+  uint64_t seen;     /* submissions seen when it last went idle */
+  char pad[64 - 4 * sizeof(uint64_t)];
+} worker_state;
+
 struct rf__sched {
   rf_graph *g;
   uint32_t n;
@@ -64,17 +85,18 @@ struct rf__sched {
   rf__transport *tp;
   pthread_t *threads;
   worker_arg *args;
+  worker_state *ws;
   uint32_t n_started;
   /* Atomic: set once every thread exists (or to abort); threads wait on it
-   * (start_bell) so that none enters a round its peers will never join. */
+   * (start_bell) so that none runs while the start may still fail. */
   uint32_t gate;
   rf__bell start_bell;
   /* Atomic: bumped by input handles after they publish work (any thread);
-   * read by workers at each round's gather. */
+   * read by workers before they poll their inputs. */
   uint64_t submitted;
-  /* Atomic: 1 + the submissions every worker had seen in the last round
-   * that found no work anywhere (0: none yet). Written by worker 0 after
-   * that round's decide; read by waiting callers. */
+  /* Atomic: 1 + the submissions every worker had seen the last time all
+   * were found quiet (0: never). Raised by workers (compare-and-swap to
+   * the larger); read by waiting callers. */
   uint64_t quiet;
   /* Atomic: rf_graph_destroy asks the workers to stop. */
   uint32_t stop;
@@ -88,35 +110,71 @@ static bool gate_open(void *ctx) {
   return rf__atomic_load_acquire_32(&((rf__sched *)ctx)->gate) != GATE_WAIT;
 }
 
-typedef struct park_ctx {
-  rf__sched *s;
-  uint64_t seen;
-} park_ctx;
-
-/* Parked workers wake for new submissions, a stop or a failure. */
-static bool has_outside_work(void *ctx) {
-  park_ctx *p = ctx;
-  return rf__atomic_load_acquire_64(&p->s->submitted) != p->seen ||
-         rf__atomic_load_acquire_32(&p->s->stop) || rf__graph_failed(p->s->g);
+static bool stopping(const rf__sched *s) {
+  /* Acquire: pairs with rf__sched_stop's release. */
+  return rf__atomic_load_acquire_32(&s->stop) != 0 || rf__graph_failed(s->g);
 }
 
-static void gather(rf__sched *s, rf__worker *wk) {
-  /* Acquire (both): what an input handle or rf_graph_destroy published
-   * before bumping them is visible to the polls below. */
-  wk->saw_submitted = rf__atomic_load_acquire_64(&s->submitted);
-  wk->saw_stop = rf__atomic_load_acquire_32(&s->stop) != 0;
+static void count(uint64_t *counter, uint64_t n) {
+  /* Release (only this worker writes it): see worker_state. */
+  rf__atomic_store_release_64(counter, rf__atomic_load_relaxed_64(counter) + n);
+}
+
+/* Broadcasts this worker's logged pointstamp changes. */
+static void flush(rf__sched *s, rf__worker *wk) {
+  rf__pmsg *m;
+  if (rf__pcounts_take_log(wk->pc, wk->index, &m) < 0) {
+    rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+    return;
+  }
+  if (!m) return;
+  uint32_t last = wk->index == s->n - 1 ? s->n - 2 : s->n - 1;
+  for (uint32_t w = 0; w < s->n; w++) {
+    if (w == wk->index) continue;
+    rf__pmsg *c = w == last ? m : rf__pmsg_copy(m);
+    if (!c) {
+      rf__pmsg_free(m);
+      rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+      return;
+    }
+    count(&s->ws[wk->index].sent, 1);
+    s->tp->vt->send_progress(s->tp, wk->index, w, c);
+  }
+}
+
+/* Takes what other workers sent; true if anything came. */
+static bool receive(rf__sched *s, rf__worker *wk) {
+  rf__transport *tp = s->tp;
+  uint64_t n = 0;
+  rf__pmsg *pm;
+  while ((pm = tp->vt->recv_progress(tp, wk->index))) {
+    if (rf__pcounts_apply(wk->pc, pm) < 0)
+      rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+    rf__pmsg_free(pm);
+    n++;
+  }
   rf__msg *m;
-  while ((m = s->tp->vt->recv(s->tp, wk->index))) rf__port_enqueue(m->dest, m);
-  bool busy = false;
+  while ((m = tp->vt->recv(tp, wk->index))) {
+    rf__port_receive(m);
+    n++;
+  }
+  if (n) count(&s->ws[wk->index].received, n);
+  return n > 0;
+}
+
+static bool poll_inputs(rf__sched *s, rf__worker *wk) {
+  /* Acquire: what an input handle published before bumping the count is
+   * visible to the polls below. */
+  wk->saw_submitted = rf__atomic_load_acquire_64(&s->submitted);
+  bool found = false;
   for (size_t i = 0; i < wk->n_ops; i++) {
     rf__op *op = wk->ops[i];
-    if (op->cls->poll && op->cls->poll(op)) op->active = true;
-    busy |= op->active;
+    if (op->cls->poll && op->cls->poll(op)) {
+      op->active = true;
+      found = true;
+    }
   }
-  wk->busy = busy;
-  wk->seeded = false;
-  if (wk->dirty && rf__progress_seed(wk) == 0) wk->seeded = true;
-  wk->saw_failure = rf__graph_failed(wk->g);
+  return found;
 }
 
 static void publish_stats(rf__worker *wk) {
@@ -135,25 +193,93 @@ static void publish_stats(rf__worker *wk) {
   rf__atomic_store_relaxed_64(&wk->stat_bytes, bytes);
 }
 
-static void run_active(rf__worker *wk) {
-  for (size_t i = 0; i < wk->n_ops; i++) {
+/* Runs the active operators once, in topological order, broadcasting the
+ * pointstamp changes of each as soon as it is done, so that the other
+ * workers can go on. True if any ran. */
+static bool run_active(rf__sched *s, rf__worker *wk) {
+  bool ran = false;
+  if (rf__progress_stale(wk)) rf__progress_recompute(wk);
+  for (size_t i = 0; i < wk->n_ops && !rf__graph_failed(wk->g); i++) {
     rf__op *op = wk->topo[i];
     if (!op->active) continue;
     op->active = false;
+    ran = true;
     int rc = op->cls->run(op);
     if (rc < 0) {
       rf__graph_fail(wk->g, rc);
-      return;
+      return true;
     }
+    flush(s, wk);
   }
+  /* Frontiers moved by this pass activate operators for the next. */
+  if (rf__progress_stale(wk)) rf__progress_recompute(wk);
+  return ran;
 }
 
-/* Idle: merges, as long as no work comes from outside. */
-static void idle(rf__sched *s, rf__worker *wk, park_ctx *pc) {
+static bool any_active(const rf__worker *wk) {
+  for (size_t i = 0; i < wk->n_ops; i++)
+    if (wk->ops[i]->active) return true;
+  return false;
+}
+
+/* Raises `quiet` if every worker is idle with nothing in flight (the
+ * double collect at the top of the file). */
+static void check_quiet(rf__sched *s) {
+  uint64_t gen[RF__MAX_WORKERS];
+  uint64_t sent = 0, received = 0, seen = UINT64_MAX;
+  for (uint32_t w = 0; w < s->n; w++) {
+    /* Acquire: pairs with the worker's bump to odd, after its counts. */
+    gen[w] = rf__atomic_load_acquire_64(&s->ws[w].idle_gen);
+    if (!(gen[w] & 1)) return;
+  }
+  for (uint32_t w = 0; w < s->n; w++) {
+    sent += rf__atomic_load_relaxed_64(&s->ws[w].sent);
+    received += rf__atomic_load_relaxed_64(&s->ws[w].received);
+    uint64_t v = rf__atomic_load_relaxed_64(&s->ws[w].seen);
+    if (v < seen) seen = v;
+  }
+  /* Full fence: the loads above come before the loads below (and a count
+   * stored after a worker woke, seen above, shows its new generation). */
+  rf__atomic_fence_seq_cst();
+  for (uint32_t w = 0; w < s->n; w++)
+    if (rf__atomic_load_relaxed_64(&s->ws[w].idle_gen) != gen[w]) return;
+  if (sent != received) return;
+  uint64_t q = rf__atomic_load_acquire_64(&s->quiet);
+  /* Compare-and-swap to the larger (release): the frontiers published
+   * before (probes, views) are visible to a caller that sees it. */
+  while (q < seen + 1 && !__atomic_compare_exchange_n(&s->quiet, &q, seen + 1, false,
+                                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+  }
+  rf__bell_ring(&s->callers);
+}
+
+typedef struct idle_ctx {
+  rf__sched *s;
+  rf__worker *wk;
+  uint64_t quiet; /* `quiet` when the worker last merged */
+} idle_ctx;
+
+/* Work for the worker: a message, a submission, a stop or a failure. */
+static bool has_work(void *ctx) {
+  idle_ctx *c = ctx;
+  return c->s->tp->vt->pending(c->s->tp, c->wk->index) ||
+         rf__atomic_load_acquire_64(&c->s->submitted) != c->wk->saw_submitted ||
+         stopping(c->s);
+}
+
+/* Or the dataflow went quiet since the worker last merged. */
+static bool has_work_or_quiet(void *ctx) {
+  idle_ctx *c = ctx;
+  return has_work(ctx) || rf__atomic_load_acquire_64(&c->s->quiet) != c->quiet;
+}
+
+/* Merges, as long as no work comes. */
+static void merge_while_idle(idle_ctx *c) {
+  rf__worker *wk = c->wk;
   int more = 1;
-  while (more > 0 && !has_outside_work(pc)) {
+  while (more > 0 && !has_work(c)) {
     more = 0;
-    for (size_t i = 0; i < wk->n_ops && !has_outside_work(pc); i++) {
+    for (size_t i = 0; i < wk->n_ops && !has_work(c); i++) {
       rf__op *op = wk->ops[i];
       if (!op->cls->idle) continue;
       int rc = op->cls->idle(op, IDLE_FUEL);
@@ -165,7 +291,35 @@ static void idle(rf__sched *s, rf__worker *wk, park_ctx *pc) {
     }
   }
   publish_stats(wk);
-  s->tp->vt->park(s->tp, wk->index, has_outside_work, pc);
+}
+
+/* Nothing to do: says so, checks for quiet, and waits for work; merges
+ * once each time the whole dataflow goes quiet. */
+static void go_idle(rf__sched *s, rf__worker *wk) {
+  worker_state *me = &s->ws[wk->index];
+  /* Read while busy: `quiet` cannot move until this worker is idle, so a
+   * later value means the dataflow went quiet after it (then it merges). */
+  uint64_t quiet_before = rf__atomic_load_acquire_64(&s->quiet);
+  publish_stats(wk);
+  rf__atomic_store_relaxed_64(&me->seen, wk->saw_submitted);
+  /* Sequentially consistent: after the counts and `seen` (release), and
+   * before this worker reads the others' state in check_quiet (Dekker:
+   * of two workers going idle together, one sees the other). */
+  (void)__atomic_fetch_add(&me->idle_gen, 1, __ATOMIC_SEQ_CST);
+  check_quiet(s);
+  idle_ctx c = {s, wk, quiet_before};
+  for (;;) {
+    int i = 0;
+    for (; i < SPIN_ROUNDS && !has_work_or_quiet(&c); i++) rf__atomic_pause();
+    for (int y = 0; i == SPIN_ROUNDS && y < YIELD_ROUNDS && !has_work_or_quiet(&c); y++)
+      sched_yield();
+    s->tp->vt->park(s->tp, wk->index, has_work_or_quiet, &c);
+    if (has_work(&c)) break;
+    c.quiet = rf__atomic_load_acquire_64(&s->quiet);
+    merge_while_idle(&c);
+  }
+  /* Busy again, before it receives or sends anything. */
+  (void)__atomic_fetch_add(&me->idle_gen, 1, __ATOMIC_SEQ_CST);
 }
 
 static void *worker_main(void *arg) {
@@ -173,39 +327,13 @@ static void *worker_main(void *arg) {
   rf__worker *wk = ((worker_arg *)arg)->wk;
   rf__bell_wait(&s->start_bell, gate_open, s);
   if (rf__atomic_load_acquire_32(&s->gate) != GATE_GO) return NULL;
-  rf__transport *tp = s->tp;
-  uint32_t me = wk->index;
-  for (;;) {
-    gather(s, wk);
-    tp->vt->sync(tp, me); /* barrier B */
-    bool stop = false, failed = false, seeded = false, busy = false;
-    uint64_t seen = UINT64_MAX;
-    for (uint32_t w = 0; w < s->n; w++) {
-      const rf__worker *p = s->all[w];
-      stop |= p->saw_stop;
-      failed |= p->saw_failure;
-      seeded |= p->seeded;
-      busy |= p->busy;
-      if (p->saw_submitted < seen) seen = p->saw_submitted;
-    }
-    if (stop || failed) break;
-    bool changed = false;
-    bool ok = !seeded || rf__progress_propagate(wk, s->all, s->n, &changed) == 0;
-    busy |= changed;
-    if (!busy) {
-      if (me == 0) {
-        /* Release: the frontiers published by this round's decide (probes,
-         * views) are visible to a caller that sees the new value. */
-        rf__atomic_store_release_64(&s->quiet, seen + 1);
-        rf__bell_ring(&s->callers);
-      }
-      park_ctx pc = {s, seen};
-      idle(s, wk, &pc);
-    } else if (ok) {
-      run_active(wk);
-      publish_stats(wk);
-    }
-    tp->vt->sync(tp, me); /* barrier A */
+  while (!stopping(s)) {
+    bool work = receive(s, wk);
+    work |= poll_inputs(s, wk);
+    work |= run_active(s, wk);
+    flush(s, wk);
+    if (work || any_active(wk)) continue;
+    go_idle(s, wk);
   }
   return NULL;
 }
@@ -223,6 +351,7 @@ static void free_sched(rf__sched *s) {
   rf__bell_destroy(&s->callers);
   rf__free(s->threads);
   rf__free(s->args);
+  rf__free(s->ws);
   rf__free(s);
 }
 
@@ -245,7 +374,8 @@ int rf__sched_start(rf_graph *g, rf__sched **out) {
   s->tp = rf__transport_shm_new(n);
   s->threads = rf__calloc(n, sizeof *s->threads);
   s->args = rf__calloc(n, sizeof *s->args);
-  if (!s->tp || !s->threads || !s->args) {
+  s->ws = rf__calloc(n, sizeof *s->ws);
+  if (!s->tp || !s->threads || !s->args || !s->ws || rf__progress_init_counts(g) < 0) {
     free_sched(s);
     return rf__error(RF_ENOMEM, "rf_graph_start: out of memory starting %u workers", n);
   }
@@ -272,7 +402,7 @@ int rf__sched_start(rf_graph *g, rf__sched **out) {
 void rf__sched_stop(rf_graph *g) {
   rf__sched *s = rf__graph_sched(g);
   if (!s) return;
-  /* Release: pairs with the workers' acquire in gather and park. */
+  /* Release: pairs with the workers' acquire in `stopping`. */
   rf__atomic_store_release_32(&s->stop, 1);
   s->tp->vt->wake(s->tp);
   stop_threads(s);
@@ -281,6 +411,7 @@ void rf__sched_stop(rf_graph *g) {
 
 void rf__sched_send(rf_graph *g, uint32_t from, uint32_t to, rf__msg *m) {
   rf__sched *s = rf__graph_sched(g);
+  count(&s->ws[from].sent, 1);
   s->tp->vt->send(s->tp, from, to, m);
 }
 
@@ -288,7 +419,7 @@ void rf__sched_submitted(rf_graph *g) {
   rf__sched *s = rf__graph_sched(g);
   if (!s) return;
   /* Sequentially consistent add: orders the submission published before it
-   * and pairs with the workers' acquire load in gather. */
+   * and pairs with the workers' acquire load in poll_inputs. */
   (void)__atomic_fetch_add(&s->submitted, 1, __ATOMIC_SEQ_CST);
   s->tp->vt->wake(s->tp);
   rf__bell_ring(&s->callers); /* a waiter may be waiting for this feeder */
@@ -314,7 +445,7 @@ typedef struct wait_ctx {
 } wait_ctx;
 
 static bool idle_since(const rf__sched *s, uint64_t target) {
-  /* Acquire: pairs with worker 0's release of `quiet`. */
+  /* Acquire: pairs with check_quiet's release of `quiet`. */
   return rf__atomic_load_acquire_64(&s->quiet) > target;
 }
 
