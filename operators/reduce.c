@@ -334,6 +334,7 @@ static int reduce_step(reduce_op *r, rf__batch **batches, size_t n_batches,
       key = rf__upbuf_row(pend, pp);
     if (!key) break;
     r->n_cand = 0;
+    bool in_batch = false;
     for (size_t bi = 0; rc == 0 && bi < n_batches; bi++) {
       const rf__batch *b = batches[bi];
       size_t k = pos[bi];
@@ -342,6 +343,22 @@ static int reduce_step(reduce_op *r, rf__batch **batches, size_t n_batches,
       for (size_t u = rf__batch_upd(b, b->key_off[k]); rc == 0 && u < u1; u++)
         rc = cand_append(r, rf__batch_time(b, u), 1);
       pos[bi]++;
+      in_batch = true;
+    }
+    if (!in_batch) {
+      /* Only pending times: those the new upper leaves incomplete stay
+       * pending as they are, without loading the key's histories (with a
+       * frontier that moves in small steps most pending keys wait). */
+      size_t p0 = pp;
+      bool ready = false;
+      for (; pp < pend->n && rf__words_cmp(rf__upbuf_row(pend, pp), key, ka) == 0; pp++)
+        ready |= !rf__antichain_le(upper, rf__upbuf_time(pend, pp));
+      if (!ready) {
+        for (size_t i = p0; rc == 0 && i < pp; i++)
+          rc = rf__upbuf_push(r->new_pending, key, rf__upbuf_time(pend, i), 1);
+        continue;
+      }
+      pp = p0;
     }
     while (rc == 0 && pp < pend->n && rf__words_cmp(rf__upbuf_row(pend, pp), key, ka) == 0)
       rc = cand_append(r, rf__upbuf_time(pend, pp++), 1);
