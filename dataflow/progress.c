@@ -26,12 +26,11 @@
  *   Several workers: every worker runs a replica of the same graph, and a
  *   port's frontier is over the logical port, the same port in every
  *   replica (an exchanging port receives from every worker's producer). So
- *   each worker seeds its own pointstamps (rf__progress_seed) into `seed`
- *   antichains, and after the round's barrier every worker propagates the
- *   union of all workers' seeds over its own copy of the graph
- *   (rf__progress_propagate): all compute the same frontiers, in parallel,
- *   with no further messages. docs/progress.md says why the rounds make
- *   this safe.
+ *   each worker seeds from its table of counted pointstamps of every
+ *   replica (pcounts.h): positive counts only; messages in flight to a
+ *   port start at the port, queued ones past it. The table lags the other
+ *   workers' actions, which only makes frontiers conservative;
+ *   docs/progress.md says why the order of the counts makes it safe.
  *
  * Invariants
  *   - Safety: a port's frontier is <= every time that can still arrive there,
