@@ -289,20 +289,19 @@ static int batch_min_times(const rf__batch *b, uint32_t dim, rf__antichain *out)
   return 0;
 }
 
-static rf__msg *msg_new(rf__upbuf *ups, uint32_t dim) {
+/* A message for ups whose minimal times are `times` (taken over). */
+static rf__msg *msg_new(rf__upbuf *ups, rf__antichain *times) {
   rf__msg *m = rf__malloc(sizeof *m);
   if (!m) {
     rf__upbuf_unref(ups);
+    rf__antichain_free(times);
     return NULL;
   }
   m->ups = ups;
   m->batch = NULL;
   m->dest = NULL;
-  rf__antichain_init(&m->times, dim);
-  if (rf__upbuf_min_times(ups, &m->times) < 0) {
-    rf__msg_free(m);
-    return NULL;
-  }
+  m->times = *times;
+  rf__antichain_init(times, times->dim);
   return m;
 }
 
@@ -310,8 +309,9 @@ static rf__msg *msg_new(rf__upbuf *ups, uint32_t dim) {
  * worker its key hashes to. This worker's part is queued at p; the others
  * go through the transport to the same port of their workers' replicas
  * (always as copies: an update buffer's reference count belongs to one
- * worker). */
-static int exchange(rf__op *op, rf__port *p, rf__upbuf *ups) {
+ * worker). Each part's minimal times are gathered as its rows are copied;
+ * a buffer that stays whole keeps `times` when the caller knew them. */
+static int exchange(rf__op *op, rf__port *p, rf__upbuf *ups, const rf__antichain *times) {
   rf_graph *g = op->g;
   uint32_t nw = g->cfg.workers, me = op->wk->index, k = p->exchange_key;
   size_t count[RF__MAX_WORKERS] = {0};
@@ -322,11 +322,14 @@ static int exchange(rf__op *op, rf__port *p, rf__upbuf *ups) {
     count[dest[i]]++;
   }
   rf__upbuf *part[RF__MAX_WORKERS] = {0};
+  rf__antichain mins[RF__MAX_WORKERS];
   int rc = 0;
-  for (uint32_t w = 0; w < nw && rc == 0; w++) {
-    if (!count[w]) continue;
+  for (uint32_t w = 0; w < nw; w++) {
+    rf__antichain_init(&mins[w], p->dim);
+    if (!count[w] || rc < 0) continue;
     if (w == me && count[w] == ups->n) {
       part[w] = rf__upbuf_ref(ups); /* all stays here: share, as a pipeline would */
+      rc = times ? rf__antichain_copy(&mins[w], times) : rf__upbuf_min_times(ups, &mins[w]);
       continue;
     }
     part[w] = rf__upbuf_new(ups->arity, ups->dim, count[w]);
@@ -335,17 +338,21 @@ static int exchange(rf__op *op, rf__port *p, rf__upbuf *ups) {
   for (size_t i = 0; rc == 0 && i < ups->n; i++) {
     rf__upbuf *to = part[dest[i]];
     if (to == ups) continue;
-    memcpy(to->rows + to->n * to->width, rf__upbuf_row(ups, i), ups->width * sizeof(uint64_t));
+    const uint64_t *row = rf__upbuf_row(ups, i);
+    memcpy(to->rows + to->n * to->width, row, ups->width * sizeof(uint64_t));
     to->n++;
+    const uint64_t *t = rf__upbuf_time(ups, i);
+    rf__antichain *mw = &mins[dest[i]];
+    if (!rf__antichain_le(mw, t) && rf__antichain_insert(mw, t) < 0) rc = RF_ENOMEM;
   }
   rf__free(dest);
   for (uint32_t w = 0; w < nw; w++) {
-    if (!part[w]) continue;
-    if (rc < 0) {
+    if (!part[w] || rc < 0) {
       rf__upbuf_unref(part[w]);
+      rf__antichain_free(&mins[w]);
       continue;
     }
-    rf__msg *m = msg_new(part[w], p->dim);
+    rf__msg *m = msg_new(part[w], &mins[w]);
     if (!m) {
       rc = RF_ENOMEM;
       continue;
@@ -372,7 +379,7 @@ static int send_msg(rf__op *op, rf__upbuf *ups, rf__batch *b, const rf__antichai
   bool several = op->g->cfg.workers > 1;
   for (uint32_t i = 0; rc == 0 && i < op->n_out; i++) {
     if (several && ups && op->out[i]->exchange_key) {
-      if ((rc = exchange(op, op->out[i], ups)) < 0)
+      if ((rc = exchange(op, op->out[i], ups, times)) < 0)
         rc = rf__error(RF_ENOMEM, "%s: out of memory exchanging a message", op->name);
       continue;
     }
