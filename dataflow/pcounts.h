@@ -52,10 +52,18 @@ typedef struct rf__pentry {
   uint64_t t[RF_MAX_DIM];
 } rf__pentry;
 
+/* One location's distinct times with a non-zero count: a hash table of
+ * cap slots (a power of two, or 0), n of them in use; a slot is empty when
+ * its count is 0. Iterate over all cap slots. */
 typedef struct rf__ploc {
-  rf__pentry *e; /* distinct times with a non-zero count */
+  rf__pentry *e;
   uint32_t n, cap;
   uint32_t dim;
+  /* The minimal positive times, kept for progress tracking's recompute
+   * (rf__pcounts_minimal) and rebuilt only when the set of positive
+   * entries here changed (`stale`). */
+  rf__antichain pos;
+  bool stale;
 } rf__ploc;
 
 typedef struct rf__pcounts {
@@ -79,6 +87,9 @@ int rf__pcounts_add(rf__pcounts *pc, uint32_t loc, const uint64_t *t, int64_t de
 int rf__pcounts_note(rf__pcounts *pc, uint32_t loc, const uint64_t *t, int32_t delta);
 /* The same for every element of an antichain. */
 int rf__pcounts_note_all(rf__pcounts *pc, uint32_t loc, const rf__antichain *a, int32_t delta);
+
+/* The minimal times with a positive count at loc. NULL on ENOMEM. */
+const rf__antichain *rf__pcounts_minimal(rf__pcounts *pc, uint32_t loc);
 
 /* Consolidates the log and hands it over as a message (its `from` set);
  * *out = NULL when the changes cancelled out. 0 or RF_ENOMEM. */

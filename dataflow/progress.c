@@ -212,10 +212,12 @@ static int recompute_one(rf__worker *wk) {
   return rc;
 }
 
-/* Seeds a location's positive counts into dst. */
-static int seed_counts(rf__antichain *dst, const rf__ploc *l) {
-  for (uint32_t k = 0; k < l->n; k++)
-    if (l->e[k].count > 0 && seed_insert(dst, l->e[k].t) < 0) return RF_ENOMEM;
+/* Seeds a location's minimal positive counts into dst. */
+static int seed_counts(rf__antichain *dst, rf__pcounts *pc, uint32_t loc) {
+  const rf__antichain *a = rf__pcounts_minimal(pc, loc);
+  if (!a) return RF_ENOMEM;
+  for (uint32_t k = 0; k < a->n; k++)
+    if (seed_insert(dst, rf__antichain_at(a, k)) < 0) return RF_ENOMEM;
   return 0;
 }
 
@@ -228,13 +230,14 @@ static int recompute_counts(rf__worker *wk) {
   worklist w = {0};
   for (size_t i = 0; i < wk->n_ops; i++) {
     rf__op *op = wk->ops[i];
-    if (seed_counts(&op->ps, &pc->locs[op->loc]) < 0) goto fail;
+    if (seed_counts(&op->ps, pc, op->loc) < 0) goto fail;
     for (uint32_t p = 0; p < op->n_in; p++) {
       rf__port *port = &op->in[p];
-      if (seed_counts(&port->queued, &pc->locs[rf__loc_queued(port)]) < 0) goto fail;
-      const rf__ploc *l = &pc->locs[rf__loc_inflight(port)];
-      for (uint32_t k = 0; k < l->n; k++)
-        if (l->e[k].count > 0 && push(&w, op, port, l->e[k].t, port->dim) < 0) goto fail;
+      if (seed_counts(&port->queued, pc, rf__loc_queued(port)) < 0) goto fail;
+      const rf__antichain *a = rf__pcounts_minimal(pc, rf__loc_inflight(port));
+      if (!a) goto fail;
+      for (uint32_t k = 0; k < a->n; k++)
+        if (push(&w, op, port, rf__antichain_at(a, k), port->dim) < 0) goto fail;
     }
   }
   int rc = propagate(wk, w);
