@@ -584,6 +584,12 @@ struct rf_probe {
    * published by worker 0's replica when its frontier moves. Atomic:
    * stored on that worker (release), loaded by any thread. */
   uint64_t pub_frontier;
+  /* Several workers: the least time a waiting thread waits for (UINT64_MAX:
+   * none), so that the frontier wakes waiters only when it passes it, not
+   * at every step (an input advanced per change moves it a thousand times
+   * a round). Atomic: lowered by waiters before each check (compare-and-
+   * swap to the smaller), reset by worker 0 before it rings. */
+  uint64_t want;
 };
 
 static int probe_run(rf__op *op) {
@@ -592,12 +598,24 @@ static int probe_run(rf__op *op) {
   return 0;
 }
 
-/* Progress tracking's hook: publishes worker 0's frontier (every worker
- * computes the same) and wakes threads waiting on probes. */
+/* Progress tracking's hook: publishes worker 0's frontier (a safe one:
+ * every worker's is) and wakes the threads waiting on the probe if it
+ * passed a time one of them waits for. The reset of `want` comes before
+ * the ring, so a waiter that registered before it is woken and registers
+ * again, and one that registers after it lowers `want` from UINT64_MAX. */
 static void probe_publish(rf__op *op) {
   if (op->wk->index != 0) return;
+  rf_probe *p = (rf_probe *)op;
   const rf__antichain *f = &op->in[0].frontier;
-  rf__atomic_store_release_64(&((rf_probe *)op)->pub_frontier, f->n ? f->t[0] : UINT64_MAX);
+  uint64_t first = f->n ? f->t[0] : UINT64_MAX;
+  rf__atomic_store_release_64(&p->pub_frontier, first);
+  /* Full fence: the frontier is visible before `want` is read (Dekker with
+   * probe_wait_done: store want; fence; load frontier). */
+  rf__atomic_fence_seq_cst();
+  uint64_t want = rf__atomic_load_relaxed_64(&p->want);
+  if (want == UINT64_MAX || first <= want) return;
+  (void)__atomic_compare_exchange_n(&p->want, &want, UINT64_MAX, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED);
   rf__sched_progressed(op->g);
 }
 
@@ -614,6 +632,7 @@ rf_probe *rf_probe_new(rf_coll *in) {
   rf_probe *p = (rf_probe *)rf__op_new(g, in->op->scope, &probe_class, sizeof *p, 1, 1, 0);
   if (!p || rf__op_connect(&p->op, 0, in->op, 0) < 0) return NULL;
   p->op.on_frontier = probe_publish;
+  p->want = UINT64_MAX;
   return p;
 }
 
@@ -633,6 +652,15 @@ typedef struct probe_wait {
 
 static bool probe_wait_done(void *ctx) {
   probe_wait *w = ctx;
+  if (rf__graph_workers(w->p->op.g) > 1) {
+    /* Registers the time before looking (see probe_publish). Atomic:
+     * compare-and-swap to the smaller, any number of waiters. */
+    uint64_t want = rf__atomic_load_relaxed_64(&w->p->want);
+    while (w->t < want && !__atomic_compare_exchange_n(&w->p->want, &want, w->t, false,
+                                                       __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+    }
+    rf__atomic_fence_seq_cst();
+  }
   return rf_probe_done(w->p, w->t);
 }
 
