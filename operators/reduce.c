@@ -305,6 +305,33 @@ static int cand_append(reduce_op *r, const uint64_t *times, size_t n) {
   return 0;
 }
 
+/* Whether a run has no key to evaluate: its batches are empty (they only
+ * move the upper) and every pending time stays incomplete. With several
+ * workers a frontier moves in many small steps, and a quarter of the runs
+ * of a BFS round are such. */
+static bool nothing_ready(const reduce_op *r, rf__batch **batches, size_t n_batches,
+                          const rf__antichain *upper) {
+  for (size_t bi = 0; bi < n_batches; bi++)
+    if (batches[bi]->n_keys) return false;
+  const rf__upbuf *pend = r->pending;
+  for (size_t i = 0; i < pend->n; i++)
+    if (!rf__antichain_le(upper, rf__upbuf_time(pend, i))) return false;
+  return true;
+}
+
+/* Ends a run: the output built so far (maybe none: an empty batch still
+ * carries the new upper to the output's readers) goes into the trace and
+ * to the consumers, and the operator's upper moves to `upper`. */
+static int emit_batch(reduce_op *r, const rf__antichain *upper) {
+  rf__batch *out = rf__builder_done(&r->builder, &r->upper, upper, &r->upper);
+  if (!out) return RF_ENOMEM;
+  int rc = rf__spine_insert(r->out_spine, rf__batch_ref(out));
+  if (rc == 0) rc = rf__op_send_batch(&r->op, out);
+  else rf__batch_unref(out);
+  if (rc == 0) rc = rf__antichain_copy(&r->upper, upper);
+  return rc;
+}
+
 /* The work of a run: every key of the new batches, at the times of its new
  * updates, and every pending (key, time). Keys are taken in order by
  * merging the batches (each sorted by key) with the pending rows (sorted by
@@ -314,6 +341,8 @@ static int reduce_step(reduce_op *r, rf__batch **batches, size_t n_batches,
                        const rf__antichain *upper) {
   uint32_t ka = r->key_arity;
   const rf__upbuf *pend = r->pending;
+  /* Nothing to evaluate: the pending work stays as it is. */
+  if (nothing_ready(r, batches, n_batches, upper)) return emit_batch(r, upper);
   r->new_pending->n = 0;
   size_t *pos = rf__calloc(n_batches, sizeof *pos);
   size_t pp = 0;
@@ -368,20 +397,12 @@ static int reduce_step(reduce_op *r, rf__batch **batches, size_t n_batches,
   rf__free(pos);
   if (in_open) rf__seeker_free(&r->in_hist.sk);
   if (out_open) rf__seeker_free(&r->out_hist.sk);
-  rf__batch *out = NULL;
-  if (rc == 0) {
-    out = rf__builder_done(&r->builder, &r->upper, upper, &r->upper);
-    if (!out) rc = RF_ENOMEM;
-  }
-  if (rc == 0) rc = rf__spine_insert(r->out_spine, rf__batch_ref(out));
-  if (rc == 0) rc = rf__op_send_batch(&r->op, out);
-  else rf__batch_unref(out);
+  if (rc == 0) rc = emit_batch(r, upper);
   if (rc == 0) {
     /* The new pending work replaces the old; the old buffer is reused. */
     rf__upbuf *old = r->pending;
     r->pending = r->new_pending;
     r->new_pending = old;
-    rc = rf__antichain_copy(&r->upper, upper);
   }
   return rc;
 }
