@@ -1,6 +1,8 @@
 /*
- * oracle_main.c: the oracle cases as a plain program (no Criterion), so that
- * they also run under ThreadSanitizer, where Criterion cannot start. It
+ * oracle_main.c: the oracle cases as a plain program (no Criterion): a
+ * driver for long soaks and for replaying cases by hand, and a second run of
+ * other cases under ThreadSanitizer (where test_oracle uses the
+ * tests/tsan_runner stand-in, since Criterion cannot start there). It
  * draws the same seeded cases as test_oracle (suite.c, shared with it),
  * spread evenly over the six families, runs each with every worker count
  * (2 and 3 by default), checks every closed time against the evaluator and

@@ -1,7 +1,6 @@
 /*
  * suite.h: choosing and running oracle cases, shared by the Criterion tests
- * (test_oracle.c) and the plain driver (oracle_main.c, which also runs under
- * ThreadSanitizer, where Criterion cannot start). It reads the RF_ORACLE_*
+ * (test_oracle.c) and the plain driver (oracle_main.c). It reads the RF_ORACLE_*
  * environment (README.md lists it), runs a family's cases with every worker
  * count (each run in a child process unless RF_ORACLE_ISOLATE=0), checks that
  * all worker counts produce the same outputs, and prints a report with the

@@ -9,7 +9,7 @@
  * counts (README.md lists the rest). Each run of a case happens in a child
  * process, so crashes and hangs are failures with a seed like any other.
  * Choosing and running the cases is in suite.c, shared with oracle_main.c
- * (the same cases without Criterion, for ThreadSanitizer).
+ * (the same cases without Criterion).
  * A few hand-computed programs check the evaluator itself.
  */
 #include <criterion/criterion.h>
