@@ -307,11 +307,15 @@ int rf_var_set(rf_var *v, rf_coll *next) {
   }
   rf_coll *delta = rf_concat(next, rf_negate(v->initial));
   if (!delta) return rf_graph_error(g);
-  /* Exchanged by the whole record: with several workers, the changes to
+  /* Exchanged by the first column: with several workers, the changes to
    * one record (an initial +1 on one worker, its -1 from a join on
    * another) must meet in one feedback batcher to cancel, or each worker
-   * would carry its half around the loop forever. */
-  int rc = rf__op_connect(v->feedback, 0, delta->op, v->concat->arity);
+   * would carry its half around the loop forever. Any function of the
+   * record sends equal records to one worker; the first column is the key
+   * of the arrangements a loop usually feeds (rf_arrange(v, 1)) and of the
+   * reduce that usually produces its next value, so the changes mostly
+   * stay on the worker that made them and need no other hop. */
+  int rc = rf__op_connect(v->feedback, 0, delta->op, v->concat->arity < 1 ? v->concat->arity : 1);
   if (rc < 0) return rc;
   v->set = true;
   return 0;
