@@ -1,0 +1,73 @@
+#!/bin/bash
+# bfs_workers.sh: BFS throughput with 2 workers against 1 (issue 3), in
+# interleaved pairs, since these machines are shared and noisy: each pair
+# runs `rhizoflow bench bfs` with 1 worker, then with 2, on the same input.
+# Prints, per worker count, the medians over the pairs of the round median,
+# mean, p99, rounds/s, initial time and CPU time (user + sys, whole run),
+# the checksums (they must be equal), and the throughput ratio (median
+# rounds/s, 2 workers over 1) with the ratio of every pair.
+#
+# usage: benchmarks/bfs_workers.sh [--bin PATH] [--pairs N] NODES EDGES ROUNDS
+#                                  [more `bench bfs` options]
+#   e.g. benchmarks/bfs_workers.sh 1M 10M 40
+#        benchmarks/bfs_workers.sh 1M 10M 40 --times-per-round 1
+# --bin defaults to build/cli/rhizoflow (build it Release first), --pairs to 5.
+set -euo pipefail
+
+BIN=build/cli/rhizoflow
+PAIRS=5
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --bin) BIN=$2; shift 2 ;;
+    --pairs) PAIRS=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
+if [ $# -lt 3 ]; then
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+fi
+NODES=$1 EDGES=$2 ROUNDS=$3
+shift 3
+[ -x "$BIN" ] || { echo "bfs_workers.sh: $BIN is not an executable (build it, or pass --bin)" >&2; exit 2; }
+command -v /usr/bin/time >/dev/null || { echo "bfs_workers.sh: needs /usr/bin/time (Debian package time)" >&2; exit 2; }
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$BIN bench bfs --nodes $NODES --edges $EDGES --rounds $ROUNDS $* --workers W, $PAIRS interleaved pairs"
+for i in $(seq "$PAIRS"); do
+  for w in 1 2; do
+    /usr/bin/time -f "%U %S" -o "$TMP/time" \
+      "$BIN" bench bfs --nodes "$NODES" --edges "$EDGES" --rounds "$ROUNDS" "$@" --workers "$w" \
+      > "$TMP/out" 2> "$TMP/err" || { cat "$TMP/err" >&2; exit 1; }
+    python3 - "$w" "$TMP/out" "$TMP/time" <<'PY'
+import json, sys
+w, out, tm = sys.argv[1], sys.argv[2], sys.argv[3]
+d = next(json.loads(l) for l in open(out) if '"summary":true' in l)
+u, s = open(tm).read().split()[:2]
+print(w, d['round_median_ms'], d['round_mean_ms'], d['round_p99_ms'], d['initial_s'],
+      d['rounds_per_s'], float(u) + float(s), d['reachable'], d['distance_sum'])
+PY
+  done
+done > "$TMP/rows"
+python3 - "$TMP/rows" <<'PY'
+import statistics as st, sys
+runs = {1: [], 2: []}
+for line in open(sys.argv[1]):
+    f = line.split()
+    runs[int(f[0])].append([float(x) for x in f[1:]])
+for w in (1, 2):
+    r = runs[w]
+    m = lambda i: st.median(x[i] for x in r)
+    sums = sorted(set((int(x[6]), int(x[7])) for x in r))
+    print(f"{w} worker(s): round median {m(0):.1f} ms, mean {m(1):.1f} ms, p99 {m(2):.0f} ms, "
+          f"{m(4):.1f} rounds/s, initial {m(3):.2f} s, CPU {m(5):.1f} s; "
+          f"checksums (reachable, distance sum) {sums}")
+ratio = st.median(x[4] for x in runs[2]) / st.median(x[4] for x in runs[1])
+pairs = [round(b[4] / a[4], 2) for a, b in zip(runs[1], runs[2])]
+print(f"throughput, 2 workers / 1: {ratio:.2f} (pairs: {pairs})")
+if len(set((int(x[6]), int(x[7])) for x in runs[1] + runs[2])) != 1:
+    print("bfs_workers.sh: the checksums differ between runs", file=sys.stderr)
+    sys.exit(1)
+PY
