@@ -1,8 +1,8 @@
 /*
  * bell.h: many threads wait for a condition that another thread makes true,
- * without spinning: parked worker threads waiting for input, workers
- * waiting at a round's barrier once spinning no longer pays, and callers
- * waiting in rf_graph_run or rf_probe_wait. The one place where
+ * without spinning: parked worker threads waiting for messages or input
+ * once spinning no longer pays, and callers waiting in rf_graph_run or
+ * rf_probe_wait. The one place where
  * rhizoflow uses a mutex and a condition variable (DESIGN.md §7).
  *
  * Threads: any thread may wait and any thread may ring. The condition is

@@ -5,8 +5,8 @@
  * operators (they only send to ports; graph.c routes through here) or
  * progress tracking (pcounts.h makes the progress messages).
  *
- * Workers run asynchronously (scheduler/parallel.c); nothing here is a
- * barrier. The contract:
+ * Workers run asynchronously (scheduler/parallel.c); nothing here waits
+ * for all workers. The contract:
  *   - send: worker `from` (only), any time; m->dest names the receiving
  *     port in worker `to`'s replica. The transport owns m until recv
  *     returns it.
