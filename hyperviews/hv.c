@@ -5,6 +5,7 @@
  * schema rules, and committing batches as times.
  */
 #include <jansson.h>
+#include <math.h>
 #include <sched.h>
 #include <string.h>
 
@@ -98,8 +99,16 @@ static int read_pointer(rf_hv *hv, const json_t *jp, hv_ptr *p) {
       return 0;
     }
     case JSON_REAL: {
-      p->kind = HV_REAL;
+      /* As the canonical form has it: an integral real below 2^53 is an
+       * integer (put_number in store/delta.c), so 1.0 and 1 are one value. */
       double v = json_real_value(t);
+      if (v == floor(v) && fabs(v) < 9007199254740992.0) {
+        p->kind = HV_INT;
+        int64_t i = (int64_t)v; /* -0.0 becomes 0 */
+        memcpy(&p->a, &i, sizeof i);
+        return 0;
+      }
+      p->kind = HV_REAL;
       memcpy(&p->a, &v, sizeof v);
       return 0;
     }
@@ -230,14 +239,12 @@ static int emit_rows(rf_hv *hv, const hv_delta *d) {
 int rf_hv_add_json(rf_hv *hv, const char *json, size_t len) {
   char err[512];
   rf__bytes canon = {0};
-  int rc = rf__delta_canonicalize(json, len, &canon, err, sizeof err);
+  json_t *root = NULL;
+  int rc = rf__delta_canonicalize_tree(json, len, &canon, err, sizeof err, &root);
   if (rc == RF_EINVAL) return rf__error(RF_EINVAL, "%s", err);
   if (rc) return rc;
   rf__delta_addr addr = rf__delta_address(canon.data, canon.len);
-  json_error_t jerr;
-  json_t *root = json_loadb((const char *)canon.data, canon.len, 0, &jerr);
   rf__free(canon.data);
-  if (!root) return rf__error(RF_ENOMEM, "hyperviews: re-reading a canonical delta: %s", jerr.text);
 
   const json_t *ptrs = json_object_get(root, "pointers");
   const char *id = json_string_value(json_object_get(root, "id"));

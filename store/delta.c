@@ -238,6 +238,11 @@ static int encode_delta(vctx *c, rf__bytes *b, const json_t *d) {
 }
 
 int rf__delta_canonicalize(const char *json, size_t len, rf__bytes *out, char *err, size_t err_cap) {
+  return rf__delta_canonicalize_tree(json, len, out, err, err_cap, NULL);
+}
+
+int rf__delta_canonicalize_tree(const char *json, size_t len, rf__bytes *out, char *err,
+                                size_t err_cap, json_t **tree) {
   pthread_once(&alloc_once, alloc_init);
   vctx c = {err, err_cap};
   if (err && err_cap) err[0] = 0;
@@ -251,7 +256,8 @@ int rf__delta_canonicalize(const char *json, size_t len, rf__bytes *out, char *e
   }
   size_t start = out->len;
   int rc = encode_delta(&c, out, d);
-  json_decref(d);
+  if (rc == 0 && tree) *tree = d;
+  else json_decref(d);
   if (rc == RF_ENOMEM) bad(&c, "out of memory");
   if (rc < 0) out->len = start;
   return rc;

@@ -60,6 +60,14 @@ int rf__json_put_string(rf__bytes *b, const char *s, size_t n);
 void rf__json_shortest_real(double d, char *buf, size_t cap);
 
 int rf__delta_canonicalize(const char *json, size_t len, rf__bytes *out, char *err, size_t err_cap);
+/* The same, and on success hands the caller the parsed delta (a jansson
+ * json_t; the caller json_decref()s it), so that a reader of its fields
+ * need not parse the canonical text again. Its values are the input's:
+ * where the canonical form writes an integral real as an integer (put_number
+ * in delta.c), the tree still holds the real. */
+struct json_t;
+int rf__delta_canonicalize_tree(const char *json, size_t len, rf__bytes *out, char *err,
+                                size_t err_cap, struct json_t **tree);
 
 rf__delta_addr rf__delta_address(const void *canon, size_t len);
 
