@@ -225,7 +225,7 @@ static bool any_active(const rf__worker *wk) {
 /* Raises `quiet` if every worker is idle with nothing in flight (the
  * double collect at the top of the file). */
 static void check_quiet(rf__sched *s) {
-  uint64_t gen[RF__MAX_WORKERS];
+  uint64_t gen[RF__MAX_WORKERS] = {0};
   uint64_t sent = 0, received = 0, seen = UINT64_MAX;
   for (uint32_t w = 0; w < s->n; w++) {
     /* Acquire: pairs with the worker's bump to odd, after its counts. */
