@@ -10,10 +10,16 @@
  * which progress tracking relies on (docs/progress.md).
  *
  * Producers never block and never retry: a push is one atomic exchange and
- * one store. A producer stalled between those two steps briefly hides the
- * items pushed after its own from the consumer (pop returns NULL); they
- * become visible when it resumes. The consumer frees popped nodes itself, so
- * no memory is reclaimed under a producer's feet (no ABA, no epochs needed).
+ * one store. A producer stalled between those two steps briefly hides from
+ * the consumer (pop returns NULL) its own item, the items pushed after it,
+ * AND the last item pushed before it, even one whose push finished long ago
+ * (the last node can only be handed out once its successor is linked).
+ * They become visible when it resumes; meanwhile rf__mpsc_empty says the
+ * queue is not empty. So "everything pushed before X is popped once X is
+ * seen" holds only for a consumer that drains until rf__mpsc_empty (the
+ * input operator does; tests/stress/mpsc_torture.c checks it). The consumer
+ * frees popped nodes itself, so no memory is reclaimed under a producer's
+ * feet (no ABA, no epochs needed).
  */
 #ifndef RF_COMMON_MPSC_H
 #define RF_COMMON_MPSC_H

@@ -22,6 +22,7 @@
  * is whole again). Workers never wait.
  */
 #include <inttypes.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -107,10 +108,19 @@ void hv_hub_on_change(void *ctx, const rf_value *rec, uint32_t arity, const uint
   rf__mpsc_push(&h->q, &n->node);
 }
 
-/* Under mu: moves the queue into `staged` (or frees it if !keep). */
+/* Under mu: moves the queue into `staged` (or frees it if !keep), until
+ * it reads empty: a bare pop can return NULL while an item pushed long ago
+ * is hidden behind another worker's push in progress (common/mpsc.h), and
+ * every change pushed before the frontier the caller read must be taken. */
 static void drain_queue(hv_hub *h, int keep) {
   rf__mpsc_node *m;
-  while ((m = rf__mpsc_pop(&h->q))) {
+  for (;;) {
+    m = rf__mpsc_pop(&h->q);
+    if (!m) {
+      if (rf__mpsc_empty(&h->q)) break;
+      sched_yield(); /* a worker is between the two steps of a push */
+      continue;
+    }
     change_node *n = (change_node *)m;
     if (keep && !rf__grow((void **)&h->staged, &h->cap_staged, h->n_staged + 1,
                           sizeof *h->staged))
@@ -160,14 +170,17 @@ static void deliver(rf_hv_sub *s, const change *c) {
 /* Under mu: stages what the workers pushed and delivers every complete
  * time, oldest first. */
 static void distribute(hv_hub *h) {
-  drain_queue(h, 1);
   rf_hv *hv = h->hv;
   if (hv->workers > 1) {
-    /* Workers publish the probe's frontier; any thread may ask. */
+    /* Workers publish the probe's frontier; any thread may ask. Read
+     * before draining: a worker pushes a change before its time can
+     * complete, so every change of a time seen complete here is in the
+     * queue by now (acquire, through the probe). */
     rf_time open = rf__atomic_load_acquire_64(&hv->open);
     while (h->complete + 1 < open && rf_probe_done(hv->flow.changes, h->complete + 1))
       h->complete++;
   }
+  drain_queue(h, 1);
   if (rf__atomic_load_relaxed_32(&h->overflow)) {
     rf__atomic_store_relaxed_32(&h->overflow, 0);
     for (rf_hv_sub *s = h->subs; s; s = s->next)

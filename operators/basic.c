@@ -40,10 +40,13 @@
  * are staged, or that it closed) in the handle's atomics and bumps the
  * scheduler's submission count. A
  * worker's input operator loads the published time (acquire) BEFORE it
- * drains its queue, so every submission at a time older than the one it
- * then holds is drained first: its capability never passes data it has
- * yet to send. Submissions pushed after that load are at times >= the
- * loaded one (staged times are >= the time published before them). */
+ * drains its queue, and moves its capability to that time only if the
+ * drain left the queue empty, so every submission at a time older than the
+ * one it then holds is drained first: its capability never passes data it
+ * has yet to send. Submissions pushed after that load are at times >= the
+ * loaded one (staged times are >= the time published before them). The
+ * emptiness check matters: the queue hides its last item while the handle
+ * is half-way through pushing the next one (common/mpsc.h). */
 struct rf_input {
   rf__op op;
   char *label;       /* for error messages */
@@ -194,6 +197,15 @@ static int input_run_worker(rf_input *in) {
     int rc = rf__op_send_times(&in->op, ups, &m->times);
     rf__msg_free(m);
     if (rc < 0) return rc;
+  }
+  /* A submission can stay hidden behind the next one while the handle is
+   * between the two steps of pushing that one (common/mpsc.h): the queue
+   * then still shows an item. Its time may be before t, so the capability
+   * stays where it is until a run finds the queue empty; the poll sees the
+   * item and runs the operator again. */
+  if (!rf__mpsc_empty(&in->queue)) {
+    in->op.active = true;
+    return 0;
   }
   in->held = t;
   in->held_closed = closed;
