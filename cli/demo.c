@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bfs_bench.h"
+#include "common/alloc.h"
 #include "cli.h"
 
 typedef struct demo_opts {
@@ -134,19 +135,19 @@ int rf_cli_demo_bfs(int argc, char **argv) {
          o.nodes, o.edges, o.workers, o.workers > 1 ? "s" : "", o.rounds, o.batch);
   fflush(stdout);
 
-  rfw_edge *ins = malloc((size_t)o.batch * sizeof *ins);
-  rfw_edge *del = malloc((size_t)o.batch * sizeof *del);
-  double *lat = malloc(((size_t)o.rounds + 1) * sizeof *lat);
-  rfw_bfs_run *run = malloc(sizeof *run);
+  rfw_edge *ins = rf__malloc((size_t)o.batch * sizeof *ins);
+  rfw_edge *del = rf__malloc((size_t)o.batch * sizeof *del);
+  double *lat = rf__malloc(((size_t)o.rounds + 1) * sizeof *lat);
+  rfw_bfs_run *run = rf__malloc(sizeof *run);
   if (!ins || !del || !lat || !run) {
-    free(ins), free(del), free(lat), free(run);
+    rf__free(ins), rf__free(del), rf__free(lat), rf__free(run);
     fprintf(stderr, "rhizoflow demo bfs: out of memory\n");
     return RFW_EXIT_FAILURE;
   }
   int status = RFW_EXIT_OK;
   const rfw_bfs_options opts = {.count_changes = true};
   if ((rc = rfw_bfs_run_start(run, o.workers, &opts)) != 0) {
-    free(ins), free(del), free(lat), free(run);
+    rf__free(ins), rf__free(del), rf__free(lat), rf__free(run);
     return fail("building the dataflow", rc);
   }
   rfw_bfs_stream s;
@@ -213,6 +214,6 @@ int rf_cli_demo_bfs(int argc, char **argv) {
 
 done:
   rfw_bfs_run_finish(run);
-  free(ins), free(del), free(lat), free(run);
+  rf__free(ins), rf__free(del), rf__free(lat), rf__free(run);
   return status;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "common/alloc.h"
 #include "hv_cli.h"
 
 static void fail_msg(const char *cmd, const char *what, int rc) {
@@ -169,12 +170,12 @@ static int collect_delta(void *ctx, const char *json, size_t len) {
   collected *c = ctx;
   if (c->n == c->cap) {
     size_t cap = c->cap ? 2 * c->cap : 16;
-    char **p = realloc(c->json, cap * sizeof *p);
+    char **p = rf__realloc(c->json, cap * sizeof *p);
     if (!p) return RF_ENOMEM;
     c->json = p;
     c->cap = cap;
   }
-  char *s = malloc(len + 1);
+  char *s = rf__malloc(len + 1);
   if (!s) return RF_ENOMEM;
   memcpy(s, json, len);
   s[len] = 0;
@@ -186,14 +187,14 @@ static char *read_file(const char *path, size_t *len) {
   FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
   if (!f) return NULL;
   size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
+  char *buf = rf__malloc(cap);
   size_t got;
   while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
     n += got;
     if (n == cap) {
-      char *b = realloc(buf, cap *= 2);
+      char *b = rf__realloc(buf, cap *= 2);
       if (!b) {
-        free(buf);
+        rf__free(buf);
         buf = NULL;
       }
       buf = b;
@@ -230,7 +231,7 @@ int rf_cli_schema(int argc, char **argv) {
   rf_hv *hv;
   rf_store_reader *r;
   if (open_views("schema add", &o, 0, &st, &hv, &r)) {
-    free(text);
+    rf__free(text);
     return 1;
   }
   collected c = {0};
@@ -259,9 +260,9 @@ int rf_cli_schema(int argc, char **argv) {
   if (!status)
     printf("schema add: %zu delta%s stored (%s)\n", stored, stored == 1 ? "" : "s",
            stored ? "rules and negations of the rules they replace" : "no change");
-  for (size_t i = 0; i < c.n; i++) free(c.json[i]);
-  free(c.json);
-  free(text);
+  for (size_t i = 0; i < c.n; i++) rf__free(c.json[i]);
+  rf__free(c.json);
+  rf__free(text);
   close_views(st, hv, r);
   return status;
 }
