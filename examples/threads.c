@@ -47,7 +47,9 @@ typedef struct shared {
   rf_view *counts;
   rf_probe *probe;
   int done; /* set by main once the feeder finished (read by the reader) */
+  int feeding; /* set by the feeder once it has fed the input (main waits) */
   pthread_mutex_t mu;
+  pthread_cond_t fed;
   int64_t expected[WORDS]; /* the feeder's own count, for the final check */
 } shared;
 
@@ -69,6 +71,14 @@ static void *feeder(void *arg) {
     }
     /* Advancing hands the batch to the workers and closes time b. */
     check(rf_input_advance_to(s->in, b + 1), "rf_input_advance_to");
+    if (b == 0) {
+      /* From now on the input is known to be fed by this thread, so a wait
+       * on another thread waits for it instead of reporting a stall. */
+      pthread_mutex_lock(&s->mu);
+      s->feeding = 1;
+      pthread_cond_signal(&s->fed);
+      pthread_mutex_unlock(&s->mu);
+    }
     struct timespec pause = {0, 1000 * 1000}; /* a stream, not one burst */
     nanosleep(&pause, NULL);
   }
@@ -114,7 +124,7 @@ int main(int argc, char **argv) {
   }
   rf_graph *g;
   check(rf_graph_create(&(rf_config){.workers = workers}, &g), "rf_graph_create");
-  shared s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  shared s = {.mu = PTHREAD_MUTEX_INITIALIZER, .fed = PTHREAD_COND_INITIALIZER};
   rf_coll *words = rf_input_new(g, "words", 2, &s.in); /* (word, document) */
   rf_arr *counts = rf_count(rf_arrange(words, 1));      /* (word, count) */
   s.counts = rf_view_new(counts);
@@ -127,8 +137,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "pthread_create failed\n");
     return 1;
   }
-  /* Wait for every batch: the feeder advances the input, so this thread
-   * waits for it rather than reporting a stall. */
+  /* Wait for every batch: once the feeder has fed the input, a probe wait
+   * on this thread waits for it rather than reporting a stall (before
+   * that, nothing tells the dataflow another thread will feed it, and an
+   * idle dataflow whose input holds the time back is stalled). */
+  pthread_mutex_lock(&s.mu);
+  while (!s.feeding) pthread_cond_wait(&s.fed, &s.mu);
+  pthread_mutex_unlock(&s.mu);
   check(rf_probe_wait(s.probe, BATCHES - 1), "rf_probe_wait");
   pthread_join(feed, NULL);
   check(rf_graph_run(g), "rf_graph_run");

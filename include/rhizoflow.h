@@ -340,7 +340,9 @@ RF_API bool rf_probe_done(const rf_probe *p, rf_time t);
  * there because an input has not been advanced past t. With several
  * workers: waits for them; while an input that holds t back was last fed
  * by another thread, it waits for that thread instead of reporting a
- * stall. */
+ * stall. An input nobody has fed yet counts as the caller's: a thread that
+ * waits for another to feed should wait until that one has started
+ * (examples/threads.c). */
 RF_API int rf_probe_wait(rf_probe *p, rf_time t);
 
 /* A live view of a top-scope arrangement. By default the view keeps only
