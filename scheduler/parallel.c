@@ -247,10 +247,13 @@ static void check_quiet(rf__sched *s) {
   uint64_t q = rf__atomic_load_acquire_64(&s->quiet);
   /* Compare-and-swap to the larger (release): the frontiers published
    * before (probes, views) are visible to a caller that sees it. */
-  while (q < seen + 1 && !__atomic_compare_exchange_n(&s->quiet, &q, seen + 1, false,
-                                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-  }
+  bool raised = false;
+  while (q < seen + 1 && !raised)
+    raised = __atomic_compare_exchange_n(&s->quiet, &q, seen + 1, false, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_ACQUIRE);
   rf__bell_ring(&s->callers);
+  /* Parked workers merge once per quiet spell (go_idle): wake them. */
+  if (raised) s->tp->vt->wake(s->tp);
 }
 
 typedef struct idle_ctx {
