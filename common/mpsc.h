@@ -16,14 +16,16 @@
  * (the last node can only be handed out once its successor is linked).
  * They become visible when it resumes; meanwhile rf__mpsc_empty says the
  * queue is not empty. So "everything pushed before X is popped once X is
- * seen" holds only for a consumer that drains until rf__mpsc_empty (the
- * input operator does; tests/stress/mpsc_torture.c checks it). The consumer
+ * seen" holds only for a consumer that drains until rf__mpsc_empty:
+ * rf__mpsc_pop_settled does (the input operator and the HyperViews hub use
+ * it; tests/stress/mpsc_torture.c checks it). The consumer
  * frees popped nodes itself, so no memory is reclaimed under a producer's
  * feet (no ABA, no epochs needed).
  */
 #ifndef RF_COMMON_MPSC_H
 #define RF_COMMON_MPSC_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -97,6 +99,19 @@ static inline bool rf__mpsc_empty(rf__mpsc *q) {
   /* Atomic: a producer may be linking into head right now; a hint only. */
   rf__mpsc_node *next = rf__atomic_load_relaxed_ptr(&head->next);
   return head == &q->sentinel && next == NULL;
+}
+
+/* Owning consumer only: the oldest item, or NULL once the queue is empty.
+ * Where a bare pop would return NULL while an item is hidden behind a push
+ * in progress (see the top), it waits for that producer to finish its
+ * push (two instructions, unless it was descheduled between them). */
+static inline rf__mpsc_node *rf__mpsc_pop_settled(rf__mpsc *q) {
+  for (unsigned spins = 0;; spins++) {
+    rf__mpsc_node *n = rf__mpsc_pop(q);
+    if (n || rf__mpsc_empty(q)) return n;
+    if (spins < 64) rf__atomic_pause();
+    else sched_yield();
+  }
 }
 
 #endif

@@ -115,6 +115,10 @@ static int seed_queue(rf__antichain *dst, const rf__port *port) {
   return 0;
 }
 
+static int fail_oom(rf__worker *wk) {
+  return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+}
+
 /* From the seeds in every location's `ps` and every port's `queued` (and
  * the items already on the worklist w, which it takes over) to the
  * frontiers of every port. A port whose frontier moved activates its
@@ -177,7 +181,7 @@ static int propagate(rf__worker *wk, worklist w) {
   }
   return 0;
 oom:
-  return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
+  return fail_oom(wk);
 }
 
 static void clear_ps(rf__worker *wk) {
@@ -191,10 +195,6 @@ static void clear_ps(rf__worker *wk) {
   }
 }
 
-static int oom(rf__worker *wk) {
-  return rf__graph_fail(wk->g, rf__error(RF_ENOMEM, "progress tracking: out of memory"));
-}
-
 /* One worker: seeds straight from the queues and capabilities, so that a
  * port with a thousand queued messages contributes only their minimal
  * times. */
@@ -202,9 +202,9 @@ static int recompute_one(rf__worker *wk) {
   clear_ps(wk);
   for (size_t i = 0; i < wk->n_ops; i++) {
     rf__op *op = wk->ops[i];
-    if (seed_caps(&op->ps, op) < 0) return oom(wk);
+    if (seed_caps(&op->ps, op) < 0) return fail_oom(wk);
     for (uint32_t p = 0; p < op->n_in; p++)
-      if (seed_queue(&op->in[p].queued, &op->in[p]) < 0) return oom(wk);
+      if (seed_queue(&op->in[p].queued, &op->in[p]) < 0) return fail_oom(wk);
   }
   worklist w = {0};
   int rc = propagate(wk, w);
@@ -245,7 +245,7 @@ static int recompute_counts(rf__worker *wk) {
   return rc;
 fail:
   rf__free(w.items);
-  return oom(wk);
+  return fail_oom(wk);
 }
 
 int rf__progress_recompute(rf__worker *wk) {

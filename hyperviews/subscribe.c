@@ -22,7 +22,6 @@
  * is whole again). Workers never wait.
  */
 #include <inttypes.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -114,13 +113,7 @@ void hv_hub_on_change(void *ctx, const rf_value *rec, uint32_t arity, const uint
  * every change pushed before the frontier the caller read must be taken. */
 static void drain_queue(hv_hub *h, int keep) {
   rf__mpsc_node *m;
-  for (;;) {
-    m = rf__mpsc_pop(&h->q);
-    if (!m) {
-      if (rf__mpsc_empty(&h->q)) break;
-      sched_yield(); /* a worker is between the two steps of a push */
-      continue;
-    }
+  while ((m = rf__mpsc_pop_settled(&h->q))) {
     change_node *n = (change_node *)m;
     if (keep && !rf__grow((void **)&h->staged, &h->cap_staged, h->n_staged + 1,
                           sizeof *h->staged))

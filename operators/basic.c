@@ -40,12 +40,12 @@
  * are staged, or that it closed) in the handle's atomics and bumps the
  * scheduler's submission count. A
  * worker's input operator loads the published time (acquire) BEFORE it
- * drains its queue, and moves its capability to that time only if the
- * drain left the queue empty, so every submission at a time older than the
- * one it then holds is drained first: its capability never passes data it
- * has yet to send. Submissions pushed after that load are at times >= the
- * loaded one (staged times are >= the time published before them). The
- * emptiness check matters: the queue hides its last item while the handle
+ * drains its queue until the queue is empty, so every submission at a time
+ * older than the one it then holds is drained first: its capability never
+ * passes data it has yet to send. Submissions pushed after that load are at
+ * times >= the loaded one (staged times are >= the time published before
+ * them). Draining until empty (rf__mpsc_pop_settled), not until a pop
+ * returns nothing, matters: the queue hides its last item while the handle
  * is half-way through pushing the next one (common/mpsc.h). */
 struct rf_input {
   rf__op op;
@@ -191,21 +191,12 @@ static int input_run_worker(rf_input *in) {
   bool closed = rf__atomic_load_acquire_32(&in->handle->pub_closed) != 0;
   rf_time t = rf__atomic_load_acquire_64(&in->handle->pub_time);
   rf__mpsc_node *n;
-  while ((n = rf__mpsc_pop(&in->queue))) {
+  while ((n = rf__mpsc_pop_settled(&in->queue))) {
     rf__msg *m = (rf__msg *)((char *)n - offsetof(rf__msg, node));
     rf__upbuf *ups = rf__upbuf_ref(m->ups);
     int rc = rf__op_send_times(&in->op, ups, &m->times);
     rf__msg_free(m);
     if (rc < 0) return rc;
-  }
-  /* A submission can stay hidden behind the next one while the handle is
-   * between the two steps of pushing that one (common/mpsc.h): the queue
-   * then still shows an item. Its time may be before t, so the capability
-   * stays where it is until a run finds the queue empty; the poll sees the
-   * item and runs the operator again. */
-  if (!rf__mpsc_empty(&in->queue)) {
-    in->op.active = true;
-    return 0;
   }
   in->held = t;
   in->held_closed = closed;
