@@ -4,7 +4,9 @@
  * Threads: rf__epoch_* may be called from any thread. The domain is set up
  * once (pthread_once). A thread's record lives in thread-local storage; a
  * pthread key destructor runs its pending frees and unregisters it when the
- * thread exits, so that ck_epoch can recycle it for another thread.
+ * thread exits, so that ck_epoch can recycle it for another thread (under
+ * TSan that hand-over is annotated: ck orders it with atomics TSan cannot
+ * see, and many short-lived worker threads recycle records often).
  */
 #include "common/epoch.h"
 
@@ -27,9 +29,15 @@ static char tsan_epoch_sync;
 uint32_t rf__atomic_tsan_fence_word;
 #define RF__TSAN_RELEASE() __tsan_release(&tsan_epoch_sync)
 #define RF__TSAN_ACQUIRE() __tsan_acquire(&tsan_epoch_sync)
+/* A record handed from an exiting thread to a new one: ck_epoch_unregister
+ * and ck_epoch_recycle order it with atomics TSan cannot see either. */
+#define RF__TSAN_RELEASE_RECORD(r) __tsan_release(r)
+#define RF__TSAN_ACQUIRE_RECORD(r) __tsan_acquire(r)
 #else
 #define RF__TSAN_RELEASE() ((void)0)
 #define RF__TSAN_ACQUIRE() ((void)0)
+#define RF__TSAN_RELEASE_RECORD(r) ((void)(r))
+#define RF__TSAN_ACQUIRE_RECORD(r) ((void)(r))
 #endif
 
 static ck_epoch_t domain;
@@ -40,6 +48,7 @@ static _Thread_local ck_epoch_record_t *my_record;
 static void record_release(void *p) {
   ck_epoch_record_t *r = p;
   ck_epoch_barrier(r); /* run what this thread retired before giving it up */
+  RF__TSAN_RELEASE_RECORD(r); /* this thread's writes, before the next owner's */
   ck_epoch_unregister(r);
 }
 
@@ -52,6 +61,7 @@ static ck_epoch_record_t *record(void) {
   if (my_record) return my_record;
   pthread_once(&domain_once, domain_init);
   ck_epoch_record_t *r = ck_epoch_recycle(&domain, NULL);
+  if (r) RF__TSAN_ACQUIRE_RECORD(r); /* the previous owner's writes come first */
   if (!r) {
     /* Records are never freed: ck_epoch keeps them for recycling. */
     r = rf__malloc(sizeof *r);
