@@ -456,8 +456,8 @@ Test(spine, idle_merging_is_paid_for_by_input) {
   insert(s, batch_of(0, 1, rows, BIG));
   exert_all(s);
   /* A trickle of one-update batches, exerting to the end after each: the
-   * big batch absorbs only what the credit of its own insert pays for,
-   * after that the small ones merge among themselves. */
+   * small ones merge among themselves, never into the big batch (credit
+   * pays only for pairs of comparable size). */
   for (uint64_t e = 1; e <= 100; e++) {
     int64_t row[1][4] = {{BIG + (int64_t)e, 0, (int64_t)e, 1}};
     insert(s, batch_of(e, e + 1, row, 1));
@@ -466,6 +466,49 @@ Test(spine, idle_merging_is_paid_for_by_input) {
   cr_assert_geq(rf__spine_batches(s), 2);
   cr_assert_leq(rf__spine_batches(s), 8);
   cr_assert_eq(rf__spine_updates(s), BIG + 100);
+  rf__spine_free(s);
+}
+
+Test(spine, idle_credit_never_rewrites_a_large_batch_for_a_small_one) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  cr_assert_eq(rf__spine_publish_enable(s), 0);
+  enum { BIG = 10000 };
+  static int64_t rows[BIG][4];
+  for (int i = 0; i < BIG; i++) {
+    rows[i][0] = i;
+    rows[i][1] = 0;
+    rows[i][2] = 0;
+    rows[i][3] = 1;
+  }
+  rf__batch *big = batch_of(0, 1, rows, BIG);
+  rf__batch_ref(big);
+  insert(s, big); /* earns credit for 2 * BIG units of idle work */
+  /* Batches of 1 to 32 updates (528 in all, far from BIG), each one's
+   * credit spent on exerting. */
+  for (uint64_t e = 1; e <= 32; e++) {
+    static int64_t small[32][4];
+    for (uint64_t i = 0; i < e; i++) {
+      small[i][0] = BIG + (int64_t)i;
+      small[i][1] = (int64_t)e;
+      small[i][2] = (int64_t)e;
+      small[i][3] = 1;
+    }
+    insert(s, batch_of(e, e + 1, small, e));
+    exert_all(s);
+  }
+  rf__batch **list;
+  uint32_t n;
+  cr_assert_eq(rf__spine_snapshot(s, &list, &n), 0);
+  cr_assert_geq(n, 2);
+  cr_assert_eq(list[0], big, "the large batch was rewritten to absorb small ones");
+  size_t small_upds = 0;
+  for (uint32_t i = 1; i < n; i++) small_upds += list[i]->n_upds;
+  cr_assert_eq(small_upds, 32 * 33 / 2);
+  /* ... and the small ones were merged among themselves, geometrically. */
+  cr_assert_leq(n, 1 + 8);
+  for (uint32_t i = 0; i < n; i++) rf__batch_unref(list[i]);
+  rf__free(list);
+  rf__batch_unref(big);
   rf__spine_free(s);
 }
 
