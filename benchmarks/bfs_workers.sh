@@ -3,7 +3,8 @@
 # interleaved pairs, since these machines are shared and noisy: each pair
 # runs `rhizoflow bench bfs` with 1 worker, then with 2, on the same input.
 # Prints, per worker count, the medians over the pairs of the round median,
-# mean, p99, rounds/s, initial time and CPU time (user + sys, whole run),
+# mean, p99, rounds/s, initial time, CPU time (user + sys, whole run) and
+# CPU per round (every thread, over the rounds only),
 # the checksums (they must be equal), and the throughput ratio (median
 # rounds/s, 2 workers over 1) with the ratio of every pair.
 #
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ $# -lt 3 ]; then
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 NODES=$1 EDGES=$2 ROUNDS=$3
@@ -47,7 +48,8 @@ w, out, tm = sys.argv[1], sys.argv[2], sys.argv[3]
 d = next(json.loads(l) for l in open(out) if '"summary":true' in l)
 u, s = open(tm).read().split()[:2]
 print(w, d['round_median_ms'], d['round_mean_ms'], d['round_p99_ms'], d['initial_s'],
-      d['rounds_per_s'], float(u) + float(s), d['reachable'], d['distance_sum'])
+      d['rounds_per_s'], float(u) + float(s), d['reachable'], d['distance_sum'],
+      d['round_cpu_ms'])
 PY
   done
 done > "$TMP/rows"
@@ -62,11 +64,14 @@ for w in (1, 2):
     m = lambda i: st.median(x[i] for x in r)
     sums = sorted(set((int(x[6]), int(x[7])) for x in r))
     print(f"{w} worker(s): round median {m(0):.1f} ms, mean {m(1):.1f} ms, p99 {m(2):.0f} ms, "
-          f"{m(4):.1f} rounds/s, initial {m(3):.2f} s, CPU {m(5):.1f} s; "
+          f"{m(4):.1f} rounds/s, initial {m(3):.2f} s, CPU {m(5):.1f} s "
+          f"({m(8):.1f} ms a round); "
           f"checksums (reachable, distance sum) {sums}")
 ratio = st.median(x[4] for x in runs[2]) / st.median(x[4] for x in runs[1])
 pairs = [round(b[4] / a[4], 2) for a, b in zip(runs[1], runs[2])]
 print(f"throughput, 2 workers / 1: {ratio:.2f} (pairs: {pairs})")
+cpu = st.median(x[8] for x in runs[2]) / st.median(x[8] for x in runs[1])
+print(f"CPU a round, 2 workers / 1: {cpu:.2f}")
 if len(set((int(x[6]), int(x[7])) for x in runs[1] + runs[2])) != 1:
     print("bfs_workers.sh: the checksums differ between runs", file=sys.stderr)
     sys.exit(1)

@@ -37,6 +37,9 @@ int rfw_opt_count(int argc, char **argv, int *i, uint64_t lo, uint64_t hi,
 double rfw_now_s(void);
 /* Peak resident set of the process in bytes (getrusage). */
 uint64_t rfw_peak_rss_bytes(void);
+/* CPU time used so far by the whole process (every thread), user + system, in
+ * seconds. */
+double rfw_cpu_s(void);
 
 /* Latency statistics: sorts v[0..n) ascending; the median of sorted v; the
  * nearest-rank percentile q (in (0, 1]) of sorted v. 0 when n is 0. */

@@ -267,7 +267,7 @@ int rfw_bench_run(const rfw_params *p, FILE *out, FILE *err, rfw_result *res) {
   if ((status = record_round(r, res, 0, (initial_s - load_s) * 1e3, sums)) != 0) goto done;
 
   /* Rounds 1..R. */
-  double rounds_total = 0;
+  double rounds_total = 0, cpu_start = rfw_cpu_s();
   uint64_t changes = 0;
   uint32_t round = 0;
   while ((rc = rfw_source_next_round(src, &rd)) == 1) { /* drawn before the timer */
@@ -310,6 +310,9 @@ int rfw_bench_run(const rfw_params *p, FILE *out, FILE *err, rfw_result *res) {
     goto done;
   }
   rfw_progress_end(&r->prog);
+  /* CPU of every thread over the rounds (drawing them included, as in the
+   * round times): with W workers, how much work a round cost in all. */
+  const double rounds_cpu = rfw_cpu_s() - cpu_start;
   if (res) res->last_time = r->time - 1;
 
   rf_stats st;
@@ -332,14 +335,15 @@ int rfw_bench_run(const rfw_params *p, FILE *out, FILE *err, rfw_result *res) {
   fprintf(out,
           ",\"load_s\":%.3f,\"initial_s\":%.3f"
           ",\"round_median_ms\":%.3f,\"round_p90_ms\":%.3f,\"round_p99_ms\":%.3f"
-          ",\"round_mean_ms\":%.3f,\"rounds_per_s\":%.2f,\"changes_per_s\":%.0f"
+          ",\"round_mean_ms\":%.3f,\"round_cpu_ms\":%.3f,\"rounds_per_s\":%.2f"
+          ",\"changes_per_s\":%.0f"
           ",\"updates_per_s\":%.0f,\"peak_rss_bytes\":%" PRIu64
           ",\"allocated_bytes\":%" PRIu64 ",\"retained_updates\":%" PRIu64
           ",\"retained_batches\":%" PRIu64 ",\"retained_bytes\":%" PRIu64
           ",\"bytes_per_update\":%.1f",
           load_s, initial_s, rfw_median(lat, n_lat), rfw_percentile(lat, n_lat, 0.90),
           rfw_percentile(lat, n_lat, 0.99), n_lat ? rounds_total * 1e3 / (double)n_lat : 0.0,
-          rounds_total > 0 ? (double)n_lat / rounds_total : 0.0, per_s, per_s,
+          n_lat ? rounds_cpu * 1e3 / (double)n_lat : 0.0, rounds_total > 0 ? (double)n_lat / rounds_total : 0.0, per_s, per_s,
           rfw_peak_rss_bytes(), st.allocated_bytes, st.retained_updates, st.retained_batches,
           st.retained_bytes,
           st.retained_updates ? (double)st.retained_bytes / (double)st.retained_updates : 0.0);
