@@ -34,6 +34,7 @@ static void free_arrays(rf__batch *b) {
   rf__free_sized(b->diffs, b->n_upds * sizeof(int64_t));
   if (b->key_off != zero_off) rf__free_sized(b->key_off, (b->n_keys + 1) * o);
   if (b->val_off != zero_off) rf__free_sized(b->val_off, (b->n_vals + 1) * o); /* NULL is fine */
+  rf__free_sized(b->fence, b->n_fence * w); /* NULL is fine */
 }
 
 /* A batch shell: one reference, the three frontiers copied, no arrays. */
@@ -105,6 +106,8 @@ rf__batch *rf__batch_reframe(rf__batch *b, const rf__antichain *lower,
   v->times = b->times;
   v->time_stride = b->time_stride;
   v->diffs = b->diffs;
+  v->fence = b->fence;
+  v->n_fence = b->n_fence;
   return v;
 }
 
@@ -113,7 +116,19 @@ size_t rf__batch_bytes(const rf__batch *b) {
   size_t w = sizeof(uint64_t), o = sizeof(size_t);
   size_t time_words = b->time_stride ? b->n_upds * b->dim : b->dim;
   return b->n_keys * b->key_arity * w + (b->n_keys + 1) * o + b->n_vals * b->val_arity * w +
-         (b->val_off ? (b->n_vals + 1) * o : 0) + time_words * w + b->n_upds * sizeof(int64_t);
+         (b->val_off ? (b->n_vals + 1) * o : 0) + time_words * w + b->n_upds * sizeof(int64_t) +
+         b->n_fence * w;
+}
+
+/* The fence of n_keys 1-word keys (batch.h): NULL when too few keys; else a
+ * new array of *n entries (NULL on ENOMEM, with *n set). */
+static uint64_t *fence_new(const uint64_t *keys, size_t n_keys, size_t *n) {
+  *n = 0;
+  if (n_keys < RF__FENCE_MIN) return NULL;
+  *n = (n_keys + RF__FENCE_STEP - 1) >> RF__FENCE_SHIFT;
+  uint64_t *f = rf__malloc(*n * sizeof *f);
+  for (size_t j = 0; f && j < *n; j++) f[j] = keys[j << RF__FENCE_SHIFT];
+  return f;
 }
 
 void rf__builder_init(rf__builder *b, uint32_t key_arity, uint32_t val_arity, uint32_t dim) {
@@ -377,9 +392,14 @@ rf__batch *rf__builder_done(rf__builder *b, const rf__antichain *lower,
     if (!one_time) return NULL;
     copy_words(one_time, b->time, b->dim);
   }
-  rf__batch *out = shell_new(b->key_arity, b->val_arity, b->dim, lower, upper, since);
+  size_t n_fence = 0;
+  uint64_t *fence = b->key_arity == 1 ? fence_new(b->keys, b->n_keys, &n_fence) : NULL;
+  rf__batch *out = n_fence && !fence ? NULL
+                                     : shell_new(b->key_arity, b->val_arity, b->dim, lower, upper,
+                                                 since);
   if (!out) {
     rf__free(one_time);
+    rf__free_sized(fence, n_fence * w);
     return NULL;
   }
   if (b->n_keys > 0) {
@@ -395,6 +415,8 @@ rf__batch *rf__builder_done(rf__builder *b, const rf__antichain *lower,
     out->times = b->times ? rf__shrink(b->times, b->n_upds * b->dim * w) : one_time;
     out->time_stride = b->times ? b->dim : 0;
     out->diffs = rf__shrink(b->diffs, b->n_upds * sizeof(int64_t));
+    out->fence = fence;
+    out->n_fence = n_fence;
     rf__builder_init(b, b->key_arity, b->val_arity, b->dim);
   }
   return out;

@@ -17,6 +17,12 @@
  *           batch compacted to its since), that one time only:
  *           time_stride is then 0 instead of dim
  *   diffs   n_upds
+ *   fence   with 1-word keys and at least RF__FENCE_MIN of them: every
+ *           RF__FENCE_STEP-th key (fence[j] = keys[j * RF__FENCE_STEP]),
+ *           n_fence entries; NULL otherwise. A seek searches this small
+ *           array (it stays in cache) before a block of RF__FENCE_STEP keys,
+ *           instead of galloping across the large key array, a cache miss
+ *           a step (arrangements/cursor.c).
  * Read them through rf__batch_upd and rf__batch_time, which know the two
  * compact forms. The compact forms halve a batch of distinct (key, val)
  * pairs at one time (an edge list) from 32 to 16 bytes per update.
@@ -44,10 +50,18 @@ typedef struct rf__batch {
   uint64_t *times;
   uint32_t time_stride;          /* dim, or 0: every update at times[0..dim) */
   int64_t *diffs;
+  uint64_t *fence;               /* NULL, or n_fence sampled keys (above) */
+  size_t n_fence;
   rf__antichain lower, upper, since;
   struct rf__batch *owner;       /* batch whose arrays these are (a reframed
                                     batch shares them), NULL if its own */
 } rf__batch;
+
+/* The fence's spacing (a power of two: 16 keys, two cache lines) and the
+ * fewest keys a batch needs to get one. */
+#define RF__FENCE_SHIFT 4
+#define RF__FENCE_STEP ((size_t)1 << RF__FENCE_SHIFT)
+#define RF__FENCE_MIN ((size_t)1024)
 
 rf__batch *rf__batch_ref(rf__batch *b);
 void rf__batch_unref(rf__batch *b); /* accepts NULL; frees at zero */

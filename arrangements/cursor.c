@@ -218,6 +218,36 @@ static size_t gallop1(const uint64_t *keys, size_t lo, size_t hi, uint64_t targe
   return lo;
 }
 
+/* The first position in [lo, n_keys) of a batch of 1-word keys whose key is
+ * >= target (n_keys if none). With a fence (batch.h) the search runs on the
+ * fence, which stays in cache, and then on one block of RF__FENCE_STEP keys:
+ * a few cache misses wherever the target is, where galloping across a large
+ * key array misses at nearly every step (the seeks of small reduce and join
+ * runs, whose targets lie far apart, spent most of their time there). */
+/* The fence part of find_key1: the range [*from, *to) of b's keys, after
+ * lo and at most a block long, where the first key >= target is (or *to,
+ * when none of them is). */
+static void fence_block(const rf__batch *b, size_t lo, uint64_t target, size_t *from,
+                        size_t *to) {
+  /* The fence entries from j0 on start blocks wholly after lo. */
+  size_t j0 = (lo >> RF__FENCE_SHIFT) + 1;
+  size_t j = gallop1(b->fence, j0, b->n_fence, target);
+  /* Now fence[j - 1] < target (or j == j0) and fence[j] >= target (or j ==
+   * n_fence): the answer is in [max(lo, start of block j - 1), start of
+   * block j], the end itself when no key before it qualifies. */
+  *from = (j - 1) << RF__FENCE_SHIFT;
+  *to = j << RF__FENCE_SHIFT;
+  if (*from < lo) *from = lo;
+  if (*to > b->n_keys) *to = b->n_keys;
+}
+
+static size_t find_key1(const rf__batch *b, size_t lo, uint64_t target) {
+  if (!b->fence) return gallop1(b->keys, lo, b->n_keys, target);
+  size_t from, to;
+  fence_block(b, lo, target, &from, &to);
+  return gallop1(b->keys, from, to, target);
+}
+
 int rf__seeker_init(rf__seeker *s, rf__batch *const *batches, uint32_t n) {
   memset(s, 0, sizeof *s);
   /* One block: batch pointers, positions, run starts, next keys and the
@@ -254,6 +284,20 @@ void rf__seeker_free(rf__seeker *s) {
   rf__free(s->upds);
   rf__free(s->tmp);
   memset(s, 0, sizeof *s);
+}
+
+void rf__seeker_prefetch(const rf__seeker *s, const uint64_t *key) {
+  if (s->key_arity != 1) return;
+  for (uint32_t j = 0; j < s->n_live; j++) {
+    const rf__batch *b = s->b[s->live[j]];
+    /* A batch at or past the key already has its block in cache; a small
+     * one is searched in cache anyway. */
+    if (s->next[j] >= key[0] || !b->fence) continue;
+    size_t from, to;
+    fence_block(b, s->kpos[s->live[j]], key[0], &from, &to);
+    __builtin_prefetch(b->keys + from);
+    __builtin_prefetch(b->keys + to - 1);
+  }
 }
 
 /* Merges the sorted runs upds[runs[i] .. runs[i + 1]) (i < n_runs, the last
@@ -323,7 +367,7 @@ int rf__seeker_seek(rf__seeker *s, const uint64_t *key, bool by_val) {
        * array is not touched. */
       if (s->next[j] > key[0]) continue;
       if (s->next[j] < key[0]) {
-        k = s->kpos[i] = gallop1(b->keys, k, b->n_keys, key[0]);
+        k = s->kpos[i] = find_key1(b, k, key[0]);
         if (k == b->n_keys) {
           dropped = true;
           continue;

@@ -337,6 +337,22 @@ static int emit_batch(reduce_op *r, const rf__antichain *upper) {
  * merging the batches (each sorted by key) with the pending rows (sorted by
  * key and time: a run pushes them key by key, in candidate order), so the
  * work needs no sorting of its own. */
+/* The least key at or after positions pos (of the batches) and pp (of the
+ * pending rows): the key reduce_step visits next; NULL when none is left. */
+static const uint64_t *next_key(const reduce_op *r, rf__batch **batches, size_t n_batches,
+                                const size_t *pos, size_t pp) {
+  uint32_t ka = r->key_arity;
+  const uint64_t *key = NULL;
+  for (size_t bi = 0; bi < n_batches; bi++) {
+    if (pos[bi] == batches[bi]->n_keys) continue;
+    const uint64_t *k = rf__batch_key(batches[bi], pos[bi]);
+    if (!key || rf__words_cmp(k, key, ka) < 0) key = k;
+  }
+  if (pp < r->pending->n && (!key || rf__words_cmp(rf__upbuf_row(r->pending, pp), key, ka) < 0))
+    key = rf__upbuf_row(r->pending, pp);
+  return key;
+}
+
 static int reduce_step(reduce_op *r, rf__batch **batches, size_t n_batches,
                        const rf__antichain *upper) {
   uint32_t ka = r->key_arity;
@@ -353,14 +369,7 @@ static int reduce_step(reduce_op *r, rf__batch **batches, size_t n_batches,
   if (rc == 0) rc = rf__reader_seeker(r->out_reader, NULL, &r->out_hist.sk);
   out_open = in_open && rc == 0;
   while (rc == 0) {
-    const uint64_t *key = NULL;
-    for (size_t bi = 0; bi < n_batches; bi++) {
-      if (pos[bi] == batches[bi]->n_keys) continue;
-      const uint64_t *k = rf__batch_key(batches[bi], pos[bi]);
-      if (!key || rf__words_cmp(k, key, ka) < 0) key = k;
-    }
-    if (pp < pend->n && (!key || rf__words_cmp(rf__upbuf_row(pend, pp), key, ka) < 0))
-      key = rf__upbuf_row(pend, pp);
+    const uint64_t *key = next_key(r, batches, n_batches, pos, pp);
     if (!key) break;
     r->n_cand = 0;
     bool in_batch = false;
@@ -391,6 +400,13 @@ static int reduce_step(reduce_op *r, rf__batch **batches, size_t n_batches,
     }
     while (rc == 0 && pp < pend->n && rf__words_cmp(rf__upbuf_row(pend, pp), key, ka) == 0)
       rc = cand_append(r, rf__upbuf_time(pend, pp++), 1);
+    /* The histories' seeks miss the cache in large batches: start loading
+     * the next key's while this one is evaluated. */
+    const uint64_t *next = next_key(r, batches, n_batches, pos, pp);
+    if (next) {
+      rf__seeker_prefetch(&r->in_hist.sk, next);
+      rf__seeker_prefetch(&r->out_hist.sk, next);
+    }
     if (rc == 0) rc = cand_normalize(r);
     if (rc == 0) rc = reduce_key(r, key, upper);
   }

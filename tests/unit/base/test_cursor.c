@@ -337,6 +337,46 @@ Test(seeker, gathers_every_update_of_a_key) {
   }
 }
 
+/* Seeks in batches large enough to have a fence (batch.h), with gaps from
+ * one key to thousands, so that targets land in the same block, in the
+ * next, far away, before the first key and after the last: each key's
+ * updates against a naive count. */
+Test(seeker, finds_keys_through_the_fence) {
+  srand(11);
+  enum { SPAN = 60000, NBATCH = 3 };
+  static uint64_t rows[NBATCH][SPAN][4];
+  static uint8_t in[NBATCH][SPAN + 64];
+  rf__batch *bs[NBATCH];
+  for (int bi = 0; bi < NBATCH; bi++) {
+    size_t n = 0;
+    int density = bi == 2 ? 400 : 4 + bi * 10; /* batch 2: under RF__FENCE_MIN keys */
+    for (uint64_t k = 32; k < SPAN; k++) {
+      in[bi][k] = rand() % density == 0;
+      if (!in[bi][k]) continue;
+      rows[bi][n][0] = k, rows[bi][n][1] = 7, rows[bi][n][2] = 0, rows[bi][n++][3] = 1;
+    }
+    bs[bi] = make_batch(1, rows[bi], n);
+    cr_assert_eq(bs[bi]->n_fence != 0, n >= RF__FENCE_MIN, "batch %d: %zu keys", bi, n);
+    for (size_t j = 0; j < bs[bi]->n_fence; j++)
+      cr_assert_eq(bs[bi]->fence[j], bs[bi]->keys[j * RF__FENCE_STEP]);
+  }
+  for (int trial = 0; trial < 40; trial++) {
+    rf__seeker s;
+    cr_assert_eq(rf__seeker_init(&s, bs, NBATCH), 0);
+    int max_gap = trial % 4 == 0 ? 3 : trial % 4 == 1 ? 40 : trial % 4 == 2 ? 700 : 9000;
+    for (uint64_t key = (uint64_t)(rand() % 40); key < SPAN + 40;
+         key += 1 + (uint64_t)(rand() % max_gap)) {
+      cr_assert_eq(rf__seeker_seek(&s, &key, trial % 2), 0);
+      size_t want = 0;
+      for (int bi = 0; bi < NBATCH; bi++) want += key < SPAN && in[bi][key];
+      cr_assert_eq(s.n_upds, want, "key %lu: %zu updates, want %zu", (unsigned long)key,
+                   s.n_upds, want);
+    }
+    rf__seeker_free(&s);
+  }
+  for (int bi = 0; bi < NBATCH; bi++) rf__batch_unref(bs[bi]);
+}
+
 Test(seeker, two_word_keys_and_no_batches) {
   rf__builder b;
   rf__builder_init(&b, 2, 1, 1);
