@@ -57,9 +57,10 @@ typedef struct rf__batch {
                                     batch shares them), NULL if its own */
 } rf__batch;
 
-/* The fence's spacing (a power of two: 16 keys, two cache lines) and the
- * fewest keys a batch needs to get one. */
-#define RF__FENCE_SHIFT 4
+/* The fence's spacing (a power of two: 64 keys, eight cache lines, so that
+ * the fences of a few million-key batches stay in a core's L2 cache) and
+ * the fewest keys a batch needs to get one. */
+#define RF__FENCE_SHIFT 6
 #define RF__FENCE_STEP ((size_t)1 << RF__FENCE_SHIFT)
 #define RF__FENCE_MIN ((size_t)1024)
 

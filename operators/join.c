@@ -84,6 +84,8 @@ static int join_batch(join_op *j, int s, const rf__batch *b, rf__seeker *sk, rf_
   for (size_t k = 0; k < b->n_keys; k++) {
     const uint64_t *key = rf__batch_key(b, k);
     RF_FORWARD_IF_ERROR(rf__seeker_seek(sk, key, false));
+    /* Start loading the next key's blocks while this key's pairs are made. */
+    if (k + 1 < b->n_keys) rf__seeker_prefetch(sk, rf__batch_key(b, k + 1));
     size_t n_others = sk->n_upds;
     if (n_others == 0) continue;
     /* The other side's updates at this key, times extended to the join's
