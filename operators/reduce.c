@@ -332,11 +332,6 @@ static int emit_batch(reduce_op *r, const rf__antichain *upper) {
   return rc;
 }
 
-/* The work of a run: every key of the new batches, at the times of its new
- * updates, and every pending (key, time). Keys are taken in order by
- * merging the batches (each sorted by key) with the pending rows (sorted by
- * key and time: a run pushes them key by key, in candidate order), so the
- * work needs no sorting of its own. */
 /* The least key at or after positions pos (of the batches) and pp (of the
  * pending rows): the key reduce_step visits next; NULL when none is left. */
 static const uint64_t *next_key(const reduce_op *r, rf__batch **batches, size_t n_batches,
@@ -353,6 +348,11 @@ static const uint64_t *next_key(const reduce_op *r, rf__batch **batches, size_t 
   return key;
 }
 
+/* The work of a run: every key of the new batches, at the times of its new
+ * updates, and every pending (key, time). Keys are taken in order by
+ * merging the batches (each sorted by key) with the pending rows (sorted by
+ * key and time: a run pushes them key by key, in candidate order), so the
+ * work needs no sorting of its own. */
 static int reduce_step(reduce_op *r, rf__batch **batches, size_t n_batches,
                        const rf__antichain *upper) {
   uint32_t ka = r->key_arity;
