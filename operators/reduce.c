@@ -368,8 +368,12 @@ static int reduce_step(reduce_op *r, rf__batch **batches, size_t n_batches,
   in_open = rc == 0;
   if (rc == 0) rc = rf__reader_seeker(r->out_reader, NULL, &r->out_hist.sk);
   out_open = in_open && rc == 0;
+  /* The next key, when the previous key's prefetch already found it (pos
+   * and pp have not moved since). */
+  const uint64_t *known_next = NULL;
   while (rc == 0) {
-    const uint64_t *key = next_key(r, batches, n_batches, pos, pp);
+    const uint64_t *key = known_next ? known_next : next_key(r, batches, n_batches, pos, pp);
+    known_next = NULL;
     if (!key) break;
     r->n_cand = 0;
     bool in_batch = false;
@@ -402,10 +406,10 @@ static int reduce_step(reduce_op *r, rf__batch **batches, size_t n_batches,
       rc = cand_append(r, rf__upbuf_time(pend, pp++), 1);
     /* The histories' seeks miss the cache in large batches: start loading
      * the next key's while this one is evaluated. */
-    const uint64_t *next = next_key(r, batches, n_batches, pos, pp);
-    if (next) {
-      rf__seeker_prefetch(&r->in_hist.sk, next);
-      rf__seeker_prefetch(&r->out_hist.sk, next);
+    known_next = next_key(r, batches, n_batches, pos, pp);
+    if (known_next) {
+      rf__seeker_prefetch(&r->in_hist.sk, known_next);
+      rf__seeker_prefetch(&r->out_hist.sk, known_next);
     }
     if (rc == 0) rc = cand_normalize(r);
     if (rc == 0) rc = reduce_key(r, key, upper);
