@@ -443,9 +443,10 @@ Test(spine, exert_spends_bounded_fuel) {
   rf__antichain_free(&p);
 }
 
-Test(spine, idle_merging_is_paid_for_by_input) {
-  rf__spine *s = rf__spine_new(1, 1, 1);
-  enum { BIG = 10000 };
+enum { BIG = 10000 };
+
+/* A batch at time 0 of BIG updates, one per key. */
+static rf__batch *big_batch(void) {
   static int64_t rows[BIG][4];
   for (int i = 0; i < BIG; i++) {
     rows[i][0] = i;
@@ -453,7 +454,12 @@ Test(spine, idle_merging_is_paid_for_by_input) {
     rows[i][2] = 0;
     rows[i][3] = 1;
   }
-  insert(s, batch_of(0, 1, rows, BIG));
+  return batch_of(0, 1, rows, BIG);
+}
+
+Test(spine, idle_merging_is_paid_for_by_input) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  insert(s, big_batch());
   exert_all(s);
   /* A trickle of one-update batches, exerting to the end after each: the
    * small ones merge among themselves, never into the big batch (credit
@@ -472,15 +478,7 @@ Test(spine, idle_merging_is_paid_for_by_input) {
 Test(spine, idle_credit_never_rewrites_a_large_batch_for_a_small_one) {
   rf__spine *s = rf__spine_new(1, 1, 1);
   cr_assert_eq(rf__spine_publish_enable(s), 0);
-  enum { BIG = 10000 };
-  static int64_t rows[BIG][4];
-  for (int i = 0; i < BIG; i++) {
-    rows[i][0] = i;
-    rows[i][1] = 0;
-    rows[i][2] = 0;
-    rows[i][3] = 1;
-  }
-  rf__batch *big = batch_of(0, 1, rows, BIG);
+  rf__batch *big = big_batch();
   rf__batch_ref(big);
   insert(s, big); /* earns credit for 2 * BIG units of idle work */
   /* Batches of 1 to 32 updates (528 in all, far from BIG), each one's
