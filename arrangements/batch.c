@@ -394,9 +394,9 @@ rf__batch *rf__builder_done(rf__builder *b, const rf__antichain *lower,
   }
   size_t n_fence = 0;
   uint64_t *fence = b->key_arity == 1 ? fence_new(b->keys, b->n_keys, &n_fence) : NULL;
-  rf__batch *out = n_fence && !fence ? NULL
-                                     : shell_new(b->key_arity, b->val_arity, b->dim, lower, upper,
-                                                 since);
+  bool fence_ok = fence || n_fence == 0;
+  rf__batch *out =
+      fence_ok ? shell_new(b->key_arity, b->val_arity, b->dim, lower, upper, since) : NULL;
   if (!out) {
     rf__free(one_time);
     rf__free_sized(fence, n_fence * w);

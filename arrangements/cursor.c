@@ -218,12 +218,6 @@ static size_t gallop1(const uint64_t *keys, size_t lo, size_t hi, uint64_t targe
   return lo;
 }
 
-/* The first position in [lo, n_keys) of a batch of 1-word keys whose key is
- * >= target (n_keys if none). With a fence (batch.h) the search runs on the
- * fence, which stays in cache, and then on one block of RF__FENCE_STEP keys:
- * a few cache misses wherever the target is, where galloping across a large
- * key array misses at nearly every step (the seeks of small reduce and join
- * runs, whose targets lie far apart, spent most of their time there). */
 /* The fence part of find_key1: the range [*from, *to) of b's keys, after
  * lo and at most a block long, where the first key >= target is (or *to,
  * when none of them is). */
@@ -241,6 +235,12 @@ static void fence_block(const rf__batch *b, size_t lo, uint64_t target, size_t *
   if (*to > b->n_keys) *to = b->n_keys;
 }
 
+/* The first position in [lo, n_keys) of a batch of 1-word keys whose key is
+ * >= target (n_keys if none). With a fence (batch.h) the search runs on the
+ * fence, which stays in cache, and then on one block of RF__FENCE_STEP keys:
+ * a few cache misses wherever the target is, where galloping across a large
+ * key array misses at nearly every step (the seeks of small reduce and join
+ * runs, whose targets lie far apart, spent most of their time there). */
 static size_t find_key1(const rf__batch *b, size_t lo, uint64_t target) {
   if (!b->fence) return gallop1(b->keys, lo, b->n_keys, target);
   size_t from, to;

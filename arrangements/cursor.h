@@ -95,7 +95,7 @@ void rf__seeker_free(rf__seeker *s);
  * time order), so each value's updates are contiguous; without it they come
  * batch by batch. Returns 0 or RF_ENOMEM. */
 int rf__seeker_seek(rf__seeker *s, const uint64_t *key, bool by_val);
-/* A hint: the seek after the next one (or the next one) will be for `key`.
+/* A hint: a coming seek will be for `key` (after the keys sought so far).
  * Starts loading, without waiting, the block of keys each large batch will
  * search for it (1-word keys with a fence: batch.h), so that the seek finds
  * it in cache; it changes nothing the seeker holds. A caller that knows its

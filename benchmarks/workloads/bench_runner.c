@@ -343,7 +343,8 @@ int rfw_bench_run(const rfw_params *p, FILE *out, FILE *err, rfw_result *res) {
           ",\"bytes_per_update\":%.1f",
           load_s, initial_s, rfw_median(lat, n_lat), rfw_percentile(lat, n_lat, 0.90),
           rfw_percentile(lat, n_lat, 0.99), n_lat ? rounds_total * 1e3 / (double)n_lat : 0.0,
-          n_lat ? rounds_cpu * 1e3 / (double)n_lat : 0.0, rounds_total > 0 ? (double)n_lat / rounds_total : 0.0, per_s, per_s,
+          n_lat ? rounds_cpu * 1e3 / (double)n_lat : 0.0,
+          rounds_total > 0 ? (double)n_lat / rounds_total : 0.0, per_s, per_s,
           rfw_peak_rss_bytes(), st.allocated_bytes, st.retained_updates, st.retained_batches,
           st.retained_bytes,
           st.retained_updates ? (double)st.retained_bytes / (double)st.retained_updates : 0.0);
