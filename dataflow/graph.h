@@ -27,6 +27,7 @@
 
 #include "arrangements/batch.h"
 #include "arrangements/spine.h"
+#include "common/atomic.h"
 #include "common/mpsc.h"
 #include "dataflow/pcounts.h"
 #include "dataflow/time.h"
@@ -212,7 +213,17 @@ struct rf__worker {
   /* Spine statistics, published after every round for rf_graph_stats on
    * other threads. Atomic: written by the worker, read by any thread. */
   uint64_t stat_updates, stat_batches, stat_bytes;
+  /* Scheduler activity (rf_stats), counted as it happens. Atomic: written
+   * by the worker only (rf__stat_bump), read by any thread. */
+  uint64_t stat_runs, stat_data_msgs, stat_progress_msgs, stat_idle_waits;
 };
+
+/* Adds n to one of the worker's activity counters. Only the worker's own
+ * thread writes them, so a relaxed load and store suffice (no read-modify-
+ * write); readers on other threads see some recent value. */
+static inline void rf__stat_bump(uint64_t *counter, uint64_t n) {
+  rf__atomic_store_relaxed_64(counter, rf__atomic_load_relaxed_64(counter) + n);
+}
 
 /* Progress tracking (progress.c): recomputes the frontiers of every port
  * of the worker's replica, from its own queues and capabilities (one

@@ -62,6 +62,13 @@ void rf__upbuf_shrink(rf__upbuf *b) {
   b->cap = b->n;
 }
 
+int rf__upbuf_append(rf__upbuf *b, const rf__upbuf *src) {
+  if (rf__upbuf_reserve(b, b->n + src->n) < 0) return RF_ENOMEM;
+  memcpy(b->rows + b->n * b->width, src->rows, src->n * src->width * sizeof(uint64_t));
+  b->n += src->n;
+  return 0;
+}
+
 int rf__upbuf_push(rf__upbuf *b, const uint64_t *rec, const uint64_t *time, int64_t diff) {
   uint64_t *r = rf__upbuf_push_raw(b);
   if (!r) return RF_ENOMEM;

@@ -34,6 +34,9 @@ int rf__upbuf_reserve(rf__upbuf *b, size_t rows);
 void rf__upbuf_shrink(rf__upbuf *b);
 /* Appends one row. Returns 0 or RF_ENOMEM. */
 int rf__upbuf_push(rf__upbuf *b, const uint64_t *rec, const uint64_t *time, int64_t diff);
+/* Appends every row of src (same arity and dim). Returns 0 or RF_ENOMEM
+ * (then b is unchanged). */
+int rf__upbuf_append(rf__upbuf *b, const rf__upbuf *src);
 /* Appends a row and returns a pointer to its (uninitialised) words, or NULL.
  * Inline: the room is almost always there. */
 static inline uint64_t *rf__upbuf_push_raw(rf__upbuf *b) {

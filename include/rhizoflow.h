@@ -382,6 +382,13 @@ typedef struct rf_stats {
                                 is the cost of one retained update */
   uint64_t allocated_bytes;  /* jemalloc: bytes allocated by the process */
   uint64_t resident_bytes;   /* jemalloc: bytes in physically resident pages */
+  /* Scheduler activity since the start, summed over the workers (read
+   * while workers run, each figure may lag a little behind): */
+  uint64_t operator_runs;     /* times an operator was run */
+  uint64_t worker_messages;   /* data messages sent from one worker to another */
+  uint64_t progress_messages; /* progress messages sent from one worker to another */
+  uint64_t idle_waits;        /* times a worker found no work (and, with several
+                                 workers, waited for some) */
 } rf_stats;
 RF_API int rf_graph_stats(rf_graph *g, rf_stats *out);
 

@@ -184,20 +184,47 @@ static bool input_poll(rf__op *op) {
          (rf__atomic_load_relaxed_32(&in->handle->pub_closed) != 0) != in->held_closed;
 }
 
+/* Rows of submissions drained in one run that go out as one message, at
+ * most: a handle that advances its time after every change submits a row
+ * or two at a time, and one message each would cost a send, an exchange
+ * and progress counts for every change. */
+#define INPUT_COALESCE_ROWS ((size_t)1 << 16)
+
+/* Sends one (possibly coalesced) submission downstream and frees it. */
+static int send_submission(rf_input *in, rf__msg *m) {
+  int rc = rf__op_send_times(&in->op, rf__upbuf_ref(m->ups), &m->times);
+  rf__msg_free(m);
+  return rc;
+}
+
 /* Several workers, on the replica's worker: loads the published time and
  * close (acquire) before draining, then sends what it drained and holds
- * the time (see the top of this section). */
+ * the time (see the top of this section). Consecutive submissions are
+ * coalesced into the first one's buffer: its time is the oldest of them
+ * (the handle's times only move forward, and the queue keeps its order),
+ * so the first's minimal time covers the whole message. */
 static int input_run_worker(rf_input *in) {
   bool closed = rf__atomic_load_acquire_32(&in->handle->pub_closed) != 0;
   rf_time t = rf__atomic_load_acquire_64(&in->handle->pub_time);
+  rf__msg *acc = NULL; /* the submissions drained and not yet sent */
   rf__mpsc_node *n;
-  while ((n = rf__mpsc_pop_settled(&in->queue))) {
+  int rc = 0;
+  while (rc == 0 && (n = rf__mpsc_pop_settled(&in->queue))) {
     rf__msg *m = (rf__msg *)((char *)n - offsetof(rf__msg, node));
-    rf__upbuf *ups = rf__upbuf_ref(m->ups);
-    int rc = rf__op_send_times(&in->op, ups, &m->times);
-    rf__msg_free(m);
-    if (rc < 0) return rc;
+    if (acc && acc->ups->n + m->ups->n <= INPUT_COALESCE_ROWS &&
+        rf__upbuf_append(acc->ups, m->ups) == 0) {
+      rf__msg_free(m);
+      continue;
+    }
+    /* Full (or no room could be had): it goes out as it is. */
+    if (acc) rc = send_submission(in, acc);
+    acc = m;
   }
+  if (acc) {
+    if (rc == 0) rc = send_submission(in, acc);
+    else rf__msg_free(acc);
+  }
+  if (rc < 0) return rc;
   in->held = t;
   in->held_closed = closed;
   if (closed) return rf__op_hold_none(&in->op);

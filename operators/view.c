@@ -357,6 +357,17 @@ int rf_graph_stats(rf_graph *g, rf_stats *out) {
   out->retained_updates = 0;
   out->retained_batches = 0;
   out->retained_bytes = 0;
+  out->operator_runs = out->worker_messages = out->progress_messages = out->idle_waits = 0;
+  if (!rf__graph_building(g)) {
+    /* Counted as they happen by every worker (atomically). */
+    for (uint32_t w = 0; w < rf__graph_workers(g); w++) {
+      rf__worker *wk = rf__graph_worker(g, w);
+      out->operator_runs += rf__atomic_load_relaxed_64(&wk->stat_runs);
+      out->worker_messages += rf__atomic_load_relaxed_64(&wk->stat_data_msgs);
+      out->progress_messages += rf__atomic_load_relaxed_64(&wk->stat_progress_msgs);
+      out->idle_waits += rf__atomic_load_relaxed_64(&wk->stat_idle_waits);
+    }
+  }
   if (rf__graph_workers(g) > 1 && !rf__graph_building(g)) {
     /* The workers' figures as of their last round (published atomically). */
     for (uint32_t w = 0; w < rf__graph_workers(g); w++) {

@@ -138,6 +138,7 @@ static void flush(rf__sched *s, rf__worker *wk) {
       return;
     }
     count(&s->ws[wk->index].sent, 1);
+    rf__stat_bump(&wk->stat_progress_msgs, 1);
     s->tp->vt->send_progress(s->tp, wk->index, w, c);
   }
 }
@@ -204,6 +205,7 @@ static bool run_active(rf__sched *s, rf__worker *wk) {
     if (!op->active) continue;
     op->active = false;
     ran = true;
+    rf__stat_bump(&wk->stat_runs, 1);
     int rc = op->cls->run(op);
     if (rc < 0) {
       rf__graph_fail(wk->g, rc);
@@ -309,6 +311,7 @@ static void go_idle(rf__sched *s, rf__worker *wk) {
    * before this worker reads the others' state in check_quiet (Dekker:
    * of two workers going idle together, one sees the other). */
   (void)__atomic_fetch_add(&me->idle_gen, 1, __ATOMIC_SEQ_CST);
+  rf__stat_bump(&wk->stat_idle_waits, 1);
   check_quiet(s);
   idle_ctx c = {s, wk, quiet_before};
   for (;;) {
@@ -415,6 +418,7 @@ void rf__sched_stop(rf_graph *g) {
 void rf__sched_send(rf_graph *g, uint32_t from, uint32_t to, rf__msg *m) {
   rf__sched *s = rf__graph_sched(g);
   count(&s->ws[from].sent, 1);
+  rf__stat_bump(&s->all[from]->stat_data_msgs, 1);
   s->tp->vt->send(s->tp, from, to, m);
 }
 

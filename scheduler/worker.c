@@ -25,6 +25,7 @@
 
 static int run_op(rf_graph *g, rf__op *op) {
   op->active = false;
+  rf__stat_bump(&op->wk->stat_runs, 1);
   int rc = op->cls->run(op);
   if (rc < 0) return rf__graph_fail(g, rc);
   return 0;
@@ -61,6 +62,7 @@ static int step_one_worker(rf_graph *g) {
   if (wk->dirty) RF_FORWARD_IF_ERROR(rf__progress_recompute(wk));
   for (size_t i = 0; !did && i < n; i++) did = wk->topo[i]->active;
   if (!did) {
+    rf__stat_bump(&wk->stat_idle_waits, 1);
     int more = idle_work(g, wk);
     if (more < 0) return more;
     did = more;

@@ -152,6 +152,11 @@ static int record_round(run *r, rfw_result *res, uint32_t round, double ms, int6
 /* The run's parameters, as a "params" object (flat fields named nodes or
  * keys would clash with checksums of the same names); bfs also keeps its
  * flat fields of old. Then the rounds run and the most times one used. */
+/* A count over the rounds, per round. */
+static double per_round(uint64_t n, size_t rounds) {
+  return rounds ? (double)n / (double)rounds : 0.0;
+}
+
 static void print_params(run *r, uint32_t rounds) {
   const rfw_params *p = r->p;
   FILE *f = r->out;
@@ -268,6 +273,12 @@ int rfw_bench_run(const rfw_params *p, FILE *out, FILE *err, rfw_result *res) {
 
   /* Rounds 1..R. */
   double rounds_total = 0, cpu_start = rfw_cpu_s();
+  rf_stats st0; /* scheduler activity before the rounds */
+  memset(&st0, 0, sizeof st0);
+  if ((rc = rf_graph_stats(r->g, &st0)) != 0) {
+    status = engine_fail(r, "rf_graph_stats", rc);
+    goto done;
+  }
   uint64_t changes = 0;
   uint32_t round = 0;
   while ((rc = rfw_source_next_round(src, &rd)) == 1) { /* drawn before the timer */
@@ -340,14 +351,20 @@ int rfw_bench_run(const rfw_params *p, FILE *out, FILE *err, rfw_result *res) {
           ",\"updates_per_s\":%.0f,\"peak_rss_bytes\":%" PRIu64
           ",\"allocated_bytes\":%" PRIu64 ",\"retained_updates\":%" PRIu64
           ",\"retained_batches\":%" PRIu64 ",\"retained_bytes\":%" PRIu64
-          ",\"bytes_per_update\":%.1f",
+          ",\"bytes_per_update\":%.1f"
+          ",\"round_operator_runs\":%.1f,\"round_worker_messages\":%.1f"
+          ",\"round_progress_messages\":%.1f,\"round_idle_waits\":%.1f",
           load_s, initial_s, rfw_median(lat, n_lat), rfw_percentile(lat, n_lat, 0.90),
           rfw_percentile(lat, n_lat, 0.99), n_lat ? rounds_total * 1e3 / (double)n_lat : 0.0,
           n_lat ? rounds_cpu * 1e3 / (double)n_lat : 0.0,
           rounds_total > 0 ? (double)n_lat / rounds_total : 0.0, per_s, per_s,
           rfw_peak_rss_bytes(), st.allocated_bytes, st.retained_updates, st.retained_batches,
           st.retained_bytes,
-          st.retained_updates ? (double)st.retained_bytes / (double)st.retained_updates : 0.0);
+          st.retained_updates ? (double)st.retained_bytes / (double)st.retained_updates : 0.0,
+          per_round(st.operator_runs - st0.operator_runs, n_lat),
+          per_round(st.worker_messages - st0.worker_messages, n_lat),
+          per_round(st.progress_messages - st0.progress_messages, n_lat),
+          per_round(st.idle_waits - st0.idle_waits, n_lat));
   print_sums(r, sums);
   fprintf(out, "%s}\n", extra);
   fflush(out);

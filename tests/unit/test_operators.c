@@ -454,3 +454,47 @@ Test(operators, memory_falls_back_after_burst) {
                 (unsigned long long)st.retained_bytes);
   rf_graph_destroy(g);
 }
+
+/* One change per time (as the BFS benchmark feeds its rounds), counted by
+ * key: the counts are right with 1 and 2 workers, and rf_graph_stats
+ * counts the scheduler's activity (with 2, the arrangement's exchange
+ * sends data, and progress goes between the workers). */
+static void count_one_change_per_time(uint32_t workers) {
+  rf_graph *g;
+  cr_assert_eq(rf_graph_create(&(rf_config){.workers = workers}, &g), 0);
+  rf_input *in;
+  rf_arr *counts = rf_count(rf_arrange(rf_input_new(g, "changes", 2, &in), 1));
+  rf_view *v = rf_view_new(counts);
+  rf_probe *p = rf_probe_new(rf_arr_collection(counts));
+  start(g);
+  rf_stats before, after;
+  cr_assert_eq(rf_graph_stats(g, &before), 0);
+  const rf_value n = 1000, keys = 10;
+  for (rf_value i = 0; i < n; i++) {
+    upd(in, i % keys, i, 1);
+    cr_assert_eq(rf_input_advance_to(in, i + 1), 0);
+  }
+  cr_assert_eq(rf_probe_wait(p, n - 1), 0, "%s", rf_last_error());
+  for (rf_value k = 0; k < keys; k++) {
+    view_hit h = {0};
+    cr_assert_eq(rf_view_lookup(v, &k, n - 1, view_visit, &h), 0, "%s", rf_last_error());
+    cr_expect_eq(h.n, 1, "workers %u, key %llu", workers, (unsigned long long)k);
+    cr_expect_eq(rf_to_i64(h.val), n / keys, "workers %u, key %llu: count %lld", workers,
+                 (unsigned long long)k, (long long)rf_to_i64(h.val));
+  }
+  cr_assert_eq(rf_graph_stats(g, &after), 0);
+  cr_expect_gt(after.operator_runs, before.operator_runs, "workers %u", workers);
+  if (workers == 1) {
+    cr_expect_eq(after.worker_messages, 0);
+    cr_expect_eq(after.progress_messages, 0);
+  } else {
+    cr_expect_gt(after.worker_messages, before.worker_messages);
+    cr_expect_gt(after.progress_messages, before.progress_messages);
+  }
+  rf_graph_destroy(g);
+}
+
+Test(operators, one_change_per_time_and_scheduler_stats) {
+  count_one_change_per_time(1);
+  count_one_change_per_time(2);
+}
