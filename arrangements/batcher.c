@@ -124,20 +124,36 @@ static void swap_rows(uint64_t *a, uint64_t *b, uint32_t width) {
   }
 }
 
-/* Moves the complete rows to the front of the buffer (order not kept) and
- * returns how many there are. */
-static size_t partition_complete(rf__upbuf *p, const rf__antichain *upper) {
+/* Moves the rows still in the future to the front of the buffer and the
+ * complete ones behind them (order not kept), and returns how many stay.
+ * The rows that stay keep their place unless a complete row sat before
+ * them, so a seal that cuts off a few rows moves only those; the minimal
+ * times of the rows that stay are gathered on the way into `mins`. */
+static int partition_future(rf__upbuf *p, const rf__antichain *upper, rf__antichain *mins,
+                            size_t *n_future) {
   uint32_t w = p->width, a = p->arity;
   size_t i = 0, j = p->n;
   for (;;) {
-    while (i < j && row_complete(upper, p->rows + i * w + a)) i++;
-    while (i < j && !row_complete(upper, p->rows + (j - 1) * w + a)) j--;
-    /* Row i is in the future and row j - 1 complete, so i < j - 1. */
-    if (i >= j) return i;
+    for (; i < j && !row_complete(upper, p->rows + i * w + a); i++) {
+      const uint64_t *t = p->rows + i * w + a;
+      if (!rf__antichain_le(mins, t) && rf__antichain_insert(mins, t) < 0) return RF_ENOMEM;
+    }
+    while (i < j && row_complete(upper, p->rows + (j - 1) * w + a)) j--;
+    /* Row i is complete and row j - 1 in the future, so i < j - 1. */
+    if (i >= j) break;
     swap_rows(p->rows + i * w, p->rows + (j - 1) * w, w);
-    i++;
-    j--;
+    j--; /* row i, now in the future, is taken in by the next pass */
   }
+  *n_future = i;
+  return 0;
+}
+
+/* Whether some pending row may be complete at upper: not if every minimal
+ * time of the pending rows is in advance of upper (then every row is). */
+static bool any_complete(const rf__batcher *b, const rf__antichain *upper) {
+  for (uint32_t i = 0; i < b->mins.n; i++)
+    if (!rf__antichain_le(upper, rf__antichain_at(&b->mins, i))) return true;
+  return false;
 }
 
 /* Counts, among n sorted rows, the distinct keys, (key, val)s and (key,
@@ -162,22 +178,24 @@ static void count_distinct(const uint64_t *rows, size_t n, uint32_t w, uint32_t 
   *n_upds = upds;
 }
 
-/* Sorts the n complete rows (in place: a failure loses none) and builds
- * the batch. */
-static int build_batch(rf__batcher *b, size_t n, const rf__antichain *upper, rf__batch **out) {
-  rf__upbuf *p = b->pending;
+/* Sorts the n complete rows from row `first` on (in place: a failure
+ * loses none) and builds the batch. */
+static int build_batch(rf__batcher *b, size_t first, size_t n, const rf__antichain *upper,
+                       rf__batch **out) {
+  const rf__upbuf *p = b->pending;
+  uint64_t *rows = rf__upbuf_row(p, first);
   rf__builder bld;
   rf__builder_init(&bld, b->key_arity, b->val_arity, b->dim);
   size_t nk, nv, nu;
   int rc = RF_ENOMEM;
-  if (rf__sort_rows(p->rows, n, p->width, p->arity + p->dim) < 0) goto out;
-  count_distinct(p->rows, n, p->width, b->key_arity, p->arity, &nk, &nv, &nu);
+  if (rf__sort_rows(rows, n, p->width, p->arity + p->dim) < 0) goto out;
+  count_distinct(rows, n, p->width, b->key_arity, p->arity, &nk, &nv, &nu);
   if (n > 0 && rf__builder_reserve_exact(&bld, nk, nv, nu) < 0) goto out;
 #ifndef NDEBUG
   for (size_t i = 0; i < n; i++) /* pushed at a time before lower? */
-    assert(rf__antichain_le(&b->lower, rf__upbuf_time(p, i)));
+    assert(rf__antichain_le(&b->lower, rf__upbuf_time(p, first + i)));
 #endif
-  if (rf__builder_push_sorted(&bld, p->rows, n, p->width) < 0) goto out;
+  if (rf__builder_push_sorted(&bld, rows, n, p->width) < 0) goto out;
   *out = rf__builder_done(&bld, &b->lower, upper, &b->lower);
   if (*out) rc = 0;
 out:
@@ -189,22 +207,19 @@ int rf__batcher_seal(rf__batcher *b, const rf__antichain *upper, rf__batch **out
   RF_RETURN_ERROR_IF(upper->dim != b->dim || !rf__antichain_dominates(&b->lower, upper),
                      RF_EINVAL, "rf__batcher_seal: upper is not in advance of lower");
   rf__upbuf *p = b->pending;
-  size_t n = partition_complete(p, upper);
   rf__antichain next, mins;
   rf__antichain_init(&next, b->dim);
   rf__antichain_init(&mins, b->dim);
-  /* The minimal times of the rows that stay (before the sealed ones are
-   * sorted in place: the two ranges do not overlap). */
-  rf__upbuf rest = *p;
-  rest.rows = rf__upbuf_row(p, n);
-  rest.n = p->n - n;
-  if (rf__antichain_copy(&next, upper) < 0 || rf__upbuf_min_times(&rest, &mins) < 0) {
-    rf__antichain_free(&next);
-    rf__antichain_free(&mins);
-    return rf__error(RF_ENOMEM, "rf__batcher_seal: out of memory");
-  }
+  /* Every row stays when none can be complete (a frontier that moves in
+   * small steps seals many empty batches): no pass over them, and their
+   * minimal times stay as they are. */
+  size_t stay = p->n;
+  int rc = rf__antichain_copy(&next, upper);
+  if (rc == 0 && any_complete(b, upper)) rc = partition_future(p, upper, &mins, &stay);
+  else if (rc == 0) rc = rf__antichain_copy(&mins, &b->mins);
   rf__batch *batch = NULL;
-  int rc = build_batch(b, n, upper, &batch);
+  if (rc < 0) rc = rf__error(RF_ENOMEM, "rf__batcher_seal: out of memory");
+  else rc = build_batch(b, stay, p->n - stay, upper, &batch);
   if (rc < 0) {
     rf__antichain_free(&next);
     rf__antichain_free(&mins);
@@ -214,8 +229,7 @@ int rf__batcher_seal(rf__batcher *b, const rf__antichain *upper, rf__batch **out
   b->lower = next;
   rf__antichain_free(&b->mins);
   b->mins = mins;
-  if (n < p->n) memmove(p->rows, rf__upbuf_row(p, n), (p->n - n) * p->width * sizeof(uint64_t));
-  p->n -= n;
+  p->n = stay;
   /* A burst (a large load, a big iteration) leaves a large buffer behind:
    * give back what the rows left no longer need rather than keep it for
    * the life of the arrangement. Doubling on the next push keeps growth

@@ -163,6 +163,33 @@ Test(batcher, product_times_and_partial_upper) {
   cr_assert_eq(rf__batcher_min_times(&b, &mins), 0);
   cr_assert_eq(mins.n, 2); /* (0,5) and (1,0) are incomparable */
   rf__batch_unref(x);
+  /* upper {(0,3), (1,0)}: every row left is in advance of it; the batch is
+   * empty and the rows and their minimal times stay as they were. */
+  uint64_t e3[2] = {0, 3};
+  rf__antichain_clear(&up);
+  cr_assert_geq(rf__antichain_insert(&up, e3), 0);
+  cr_assert_geq(rf__antichain_insert(&up, e2), 0);
+  cr_assert_eq(rf__batcher_seal(&b, &up, &x), 0);
+  cr_assert_eq(x->n_upds, 0);
+  cr_assert_eq(rf__batcher_len(&b), 3);
+  rf__antichain_clear(&mins);
+  cr_assert_eq(rf__batcher_min_times(&b, &mins), 0);
+  cr_assert_eq(mins.n, 2);
+  rf__batch_unref(x);
+  /* upper {(0,6), (2,0)}: (0,5) and (1,0) are complete, (2,2) stays and is
+   * now the only minimal time. */
+  uint64_t e4[2] = {0, 6}, e5[2] = {2, 0};
+  rf__antichain_clear(&up);
+  cr_assert_geq(rf__antichain_insert(&up, e4), 0);
+  cr_assert_geq(rf__antichain_insert(&up, e5), 0);
+  cr_assert_eq(rf__batcher_seal(&b, &up, &x), 0);
+  cr_assert_eq(x->n_keys, 2);
+  cr_assert(*rf__batch_key(x, 0) == 1 && *rf__batch_key(x, 1) == 2);
+  cr_assert_eq(rf__batcher_len(&b), 1);
+  rf__antichain_clear(&mins);
+  cr_assert_eq(rf__batcher_min_times(&b, &mins), 0);
+  cr_assert(mins.n == 1 && mins.t[0] == 2 && mins.t[1] == 2);
+  rf__batch_unref(x);
   rf__antichain_free(&up);
   rf__antichain_free(&mins);
   rf__batcher_free(&b);
