@@ -149,14 +149,14 @@ static int record_round(run *r, rfw_result *res, uint32_t round, double ms, int6
   return 0;
 }
 
-/* The run's parameters, as a "params" object (flat fields named nodes or
- * keys would clash with checksums of the same names); bfs also keeps its
- * flat fields of old. Then the rounds run and the most times one used. */
 /* A count over the rounds, per round. */
 static double per_round(uint64_t n, size_t rounds) {
   return rounds ? (double)n / (double)rounds : 0.0;
 }
 
+/* The run's parameters, as a "params" object (flat fields named nodes or
+ * keys would clash with checksums of the same names); bfs also keeps its
+ * flat fields of old. Then the rounds run and the most times one used. */
 static void print_params(run *r, uint32_t rounds) {
   const rfw_params *p = r->p;
   FILE *f = r->out;
