@@ -214,9 +214,9 @@ int rf__batcher_seal(rf__batcher *b, const rf__antichain *upper, rf__batch **out
    * small steps seals many empty batches): no pass over them, and their
    * minimal times stay as they are. */
   size_t stay = p->n;
+  bool cuts = any_complete(b, upper);
   int rc = rf__antichain_copy(&next, upper);
-  if (rc == 0 && any_complete(b, upper)) rc = partition_future(p, upper, &mins, &stay);
-  else if (rc == 0) rc = rf__antichain_copy(&mins, &b->mins);
+  if (rc == 0 && cuts) rc = partition_future(p, upper, &mins, &stay);
   rf__batch *batch = NULL;
   if (rc < 0) rc = rf__error(RF_ENOMEM, "rf__batcher_seal: out of memory");
   else rc = build_batch(b, stay, p->n - stay, upper, &batch);
@@ -227,8 +227,10 @@ int rf__batcher_seal(rf__batcher *b, const rf__antichain *upper, rf__batch **out
   }
   rf__antichain_free(&b->lower);
   b->lower = next;
-  rf__antichain_free(&b->mins);
-  b->mins = mins;
+  if (cuts) {
+    rf__antichain_free(&b->mins);
+    b->mins = mins;
+  }
   p->n = stay;
   /* A burst (a large load, a big iteration) leaves a large buffer behind:
    * give back what the rows left no longer need rather than keep it for

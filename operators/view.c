@@ -26,6 +26,7 @@
  * honours the next time it moves since (see retain_from for the ordering).
  */
 #include <sched.h>
+#include <string.h>
 
 #include "common/alloc.h"
 #include "common/atomic.h"
@@ -354,29 +355,24 @@ int rf_view_scan(rf_view *v, rf_time t, rf_view_fn fn, void *ctx) {
 
 int rf_graph_stats(rf_graph *g, rf_stats *out) {
   if (!g || !out) return rf__error(RF_EINVAL, "rf_graph_stats: NULL argument");
-  out->retained_updates = 0;
-  out->retained_batches = 0;
-  out->retained_bytes = 0;
-  out->operator_runs = out->worker_messages = out->progress_messages = out->idle_waits = 0;
-  if (!rf__graph_building(g)) {
-    /* Counted as they happen by every worker (atomically). */
-    for (uint32_t w = 0; w < rf__graph_workers(g); w++) {
-      rf__worker *wk = rf__graph_worker(g, w);
-      out->operator_runs += rf__atomic_load_relaxed_64(&wk->stat_runs);
-      out->worker_messages += rf__atomic_load_relaxed_64(&wk->stat_data_msgs);
-      out->progress_messages += rf__atomic_load_relaxed_64(&wk->stat_progress_msgs);
-      out->idle_waits += rf__atomic_load_relaxed_64(&wk->stat_idle_waits);
-    }
-  }
-  if (rf__graph_workers(g) > 1 && !rf__graph_building(g)) {
-    /* The workers' figures as of their last round (published atomically). */
-    for (uint32_t w = 0; w < rf__graph_workers(g); w++) {
-      rf__worker *wk = rf__graph_worker(g, w);
+  memset(out, 0, sizeof *out);
+  /* While building no worker has run; then worker 0's spines are read. */
+  uint32_t nw = rf__graph_building(g) ? 0 : rf__graph_workers(g);
+  for (uint32_t w = 0; w < nw; w++) {
+    rf__worker *wk = rf__graph_worker(g, w);
+    /* Atomic (all): counted as they happen by each worker; with several
+     * workers the spine figures are as of each one's last round. */
+    out->operator_runs += rf__atomic_load_relaxed_64(&wk->stat_runs);
+    out->worker_messages += rf__atomic_load_relaxed_64(&wk->stat_data_msgs);
+    out->progress_messages += rf__atomic_load_relaxed_64(&wk->stat_progress_msgs);
+    out->idle_waits += rf__atomic_load_relaxed_64(&wk->stat_idle_waits);
+    if (nw > 1) {
       out->retained_updates += rf__atomic_load_relaxed_64(&wk->stat_updates);
       out->retained_batches += rf__atomic_load_relaxed_64(&wk->stat_batches);
       out->retained_bytes += rf__atomic_load_relaxed_64(&wk->stat_bytes);
     }
-  } else {
+  }
+  if (nw <= 1) {
     rf__worker *wk = rf__graph_worker(g, 0);
     for (size_t i = 0; i < wk->n_ops; i++) {
       rf__op *op = wk->ops[i];
