@@ -199,6 +199,18 @@ RF_API int rf_input_remove(rf_input *in, const rf_value *rec, uint32_t arity);
 RF_API int rf_input_advance_to(rf_input *in, rf_time t);
 /* Sends the updates given so far without advancing time. */
 RF_API int rf_input_flush(rf_input *in);
+/* Buffered (off by default): with several workers, rf_input_advance_to no
+ * longer sends by itself. The updates and the times they close go out
+ * together at rf_input_flush, at rf_input_close, when 65,536 updates are
+ * staged, or when the thread feeding the handle waits (rf_graph_run,
+ * rf_graph_step, rf_probe_wait), as differential dataflow's input sessions
+ * do. A feeder that advances after every change then hands the workers a
+ * round at a time, not one change at a time while they are already
+ * computing. Until then no other thread sees those times close: a thread
+ * that waits for them while the feeder neither flushes nor waits, waits.
+ * With one worker every input already works this way (updates go out when
+ * a step runs). Set it from the feeding thread. */
+RF_API int rf_input_set_buffered(rf_input *in, bool buffered);
 /* Sends what is left and closes the input: no more updates at any time. */
 RF_API int rf_input_close(rf_input *in);
 RF_API rf_time rf_input_time(const rf_input *in);

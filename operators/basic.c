@@ -33,8 +33,9 @@
  *
  * Several workers: the handle is used on a thread that is not a worker, so
  * it never touches what the workers use. It stages updates in its own
- * buffer and submits them (when the time advances, on flush, close, a full
- * buffer, or when the thread that feeds it waits on the graph) to the
+ * buffer and submits them (when the time advances unless it is buffered,
+ * on flush, close, a full buffer, or when the thread that feeds it waits
+ * on the graph) to the
  * input operator of one worker's replica, in turn, through that replica's
  * MPSC queue; it publishes its time (the oldest staged time while updates
  * are staged, or that it closed) in the handle's atomics and bumps the
@@ -56,6 +57,7 @@ struct rf_input {
   rf_time staged_lo; /* the time of the oldest staged update */
   size_t last_sent;  /* rows of the last buffer sent: the next one's size hint */
   bool closed;
+  bool buffered;     /* several workers: advance_to does not submit */
   uint32_t next_worker; /* several workers: the replica that gets the next submission */
   /* Several workers: the thread that last fed the handle (a pthread_t),
    * whose waits submit what it staged. Atomic: stored by the feeding
@@ -149,7 +151,9 @@ void rf__inputs_submit_own(rf_graph *g) {
     /* Atomic: another thread may be feeding this input; then it is not
      * ours, and its staging buffer is not touched. */
     if (rf__atomic_load_relaxed_64(&in->feeder) != self || in->closed) continue;
-    if (has_staged(in) && input_submit(in) == 0) input_publish(in);
+    /* A buffered handle may have moved its time with nothing staged: the
+     * time is published too (a no-op when it already was). */
+    if (input_submit(in) == 0) input_publish(in);
   }
 }
 
@@ -346,9 +350,10 @@ int rf_input_advance_to(rf_input *in, rf_time t) {
   if (t == in->time) return 0;
   in->time = t;
   if (several_workers(in)) {
-    /* Staged updates go out now (see the top of this section). */
+    /* Staged updates go out now (see the top of this section), unless the
+     * handle is buffered: then at the next flush, close or wait. */
     note_feeder(in);
-    return input_send(in);
+    return in->buffered ? 0 : input_send(in);
   }
   /* Staged updates go out when the next step runs the input; until then
    * the capability stays at the oldest of them. */
@@ -357,6 +362,19 @@ int rf_input_advance_to(rf_input *in, rf_time t) {
     return 0;
   }
   return input_hold(in);
+}
+
+int rf_input_set_buffered(rf_input *in, bool buffered) {
+  if (!in) return rf__error(RF_EINVAL, "rf_input_set_buffered: input handle is NULL");
+  if (in->closed)
+    return rf__error(RF_ECLOSED, "rf_input_set_buffered: input '%s' is closed", in->label);
+  in->buffered = buffered;
+  /* Before rf_graph_start it is a setting; on a running graph, turning it
+   * off sends what the handle held back. */
+  if (buffered || !several_workers(in) || !rf__graph_sched(in->op.g)) return 0;
+  RF_FORWARD_IF_ERROR(input_usable(in, "rf_input_set_buffered"));
+  note_feeder(in);
+  return input_send(in);
 }
 
 int rf_input_close(rf_input *in) {

@@ -109,6 +109,10 @@ void rfw_usage(FILE *f, const rfw_workload *wl, const char *prog) {
             "  --check-ref FILE      compare those changes with a reference file (at the\n"
             "                        times this run covers); exit 3 if they differ\n");
   fprintf(f,
+          "  --send round|advance  with several workers, when a round's changes go\n"
+          "                        to the workers: round: together, when the round is\n"
+          "                        waited on (buffered inputs, as dd's example flushes\n"
+          "                        once a round; default); advance: at every time\n"
           "  --seed S              random seed (default %d)\n"
           "  --workers W           worker threads that run the dataflow, 1 to %d\n"
           "                        (default 1)\n"
@@ -190,6 +194,18 @@ int rfw_params_parse(int argc, char **argv, rfw_params *p, const char *prog, FIL
     } else if (strcmp(a, "--times-per-round") == 0) {
       if (!(rc = rfw_opt_count(argc, argv, &i, 1, UINT32_MAX, &v, prog, err)))
         p->times_per_round = (uint32_t)v;
+    } else if (strcmp(a, "--send") == 0) {
+      if (i + 1 >= argc) {
+        fprintf(err, "%s: option --send needs a value (round or advance)\n", prog);
+        return RFW_EXIT_USAGE;
+      }
+      const char *val = argv[++i];
+      if (strcmp(val, "round") == 0 || strcmp(val, "advance") == 0) {
+        p->send_each_advance = strcmp(val, "advance") == 0;
+      } else {
+        fprintf(err, "%s: bad value '%s' for --send: expected round or advance\n", prog, val);
+        return RFW_EXIT_USAGE;
+      }
     } else if (strcmp(a, "--write-inputs") == 0) {
       if (!(rc = need_value(argc, argv, i, "a directory", prog, err))) p->write_inputs = argv[++i];
     } else if (strcmp(a, "--progress") == 0) {

@@ -2,7 +2,7 @@
  * bench_options.h: the parameters of a benchmark run and their command
  * line, shared by every workload of `rhizoflow bench` (and the bench_bfs
  * program): the options every workload takes (--workers, --seed, --rounds,
- * --batch, --times-per-round, --write-inputs, --edges/--updates FILE,
+ * --batch, --times-per-round, --send, --write-inputs, --edges/--updates FILE,
  * --progress, --help), those of a family of workloads (graph: --nodes,
  * --edges, --generator; groupby: --keys, --initial, --updates; join:
  * --keys, --window) and bfs's own (--inspect, --check-ref). Defaults and
@@ -37,6 +37,7 @@ typedef struct rfw_params {
   bool rounds_set;          /* --rounds given (caps the rounds of read files) */
   uint32_t batch;
   uint32_t times_per_round; /* 0: one time per element */
+  bool send_each_advance;   /* --send advance: inputs not buffered (rf_input_set_buffered) */
   bool progress;            /* --progress: progress lines even off a terminal */
   const char *write_inputs; /* --write-inputs DIR */
   const char *edges_file;   /* graph: --edges FILE, the initial edges */

@@ -85,6 +85,17 @@ static int advance_all(run *r) {
   return 0;
 }
 
+/* --send round (the default): every input buffered, so that a round goes
+ * to the workers whole when it is waited on, as differential dataflow's
+ * bfs example flushes its input once a round. */
+static int buffer_inputs(run *r) {
+  for (uint32_t i = 0; i < r->df.n_inputs; i++) {
+    int rc = rf_input_set_buffered(r->df.inputs[i], !r->p->send_each_advance);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 /* One round: its elements cut into T groups, each at its own time. */
 static int feed_round(run *r, const rfw_round *rd) {
   const size_t n_el = rd->n_elem;
@@ -189,8 +200,9 @@ static void print_params(run *r, uint32_t rounds) {
       }
   }
   fprintf(f, ",\"times_per_round\":");
-  if (p->times_per_round) fprintf(f, "%" PRIu32 "}", p->times_per_round);
-  else fprintf(f, "\"element\"}");
+  if (p->times_per_round) fprintf(f, "%" PRIu32, p->times_per_round);
+  else fprintf(f, "\"element\"");
+  fprintf(f, ",\"send\":\"%s\"}", p->send_each_advance ? "advance" : "round");
   if (r->wl == &rfw_workload_bfs && !rfw_params_from_files(p))
     fprintf(f, ",\"nodes\":%" PRIu32 ",\"edges\":%" PRIu64 ",\"batch\":%" PRIu32
                ",\"generator\":\"%s\"",
@@ -236,7 +248,7 @@ int rfw_bench_run(const rfw_params *p, FILE *out, FILE *err, rfw_result *res) {
   char msg[512] = "";
   if ((rc = rf_graph_create(&cfg, &r->g)) != 0 ||
       (rc = r->wl->build(r->g, p, &r->df, msg, sizeof msg)) != 0 ||
-      (rc = rf_graph_start(r->g)) != 0 ||
+      (rc = buffer_inputs(r)) != 0 || (rc = rf_graph_start(r->g)) != 0 ||
       (r->wl->started && (rc = r->wl->started(&r->df)) != 0)) {
     if (msg[0]) {
       fprintf(err, "%s: %s\n", r->wl->name, msg);

@@ -892,6 +892,8 @@ static void gen_stream(gen *G) {
     st->mid_flush = st->count >= 2 && chance(G, 15);
     t = st->advance_to;
   }
+  /* Drawn last, so that the steps above stay those of earlier versions. */
+  s->buffered = chance(G, 50);
 }
 
 int or_generate(uint64_t seed, or_program *p, or_stream *s, or_expected *exp, char *msg,

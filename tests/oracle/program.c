@@ -478,7 +478,8 @@ void or_dump_program(or_buf *b, const or_program *p) {
 }
 
 void or_dump_stream(or_buf *b, const or_program *p, const or_stream *s) {
-  or_buf_printf(b, "stream (%d steps, %d updates):\n", s->n_steps, s->n_updates);
+  or_buf_printf(b, "stream (%d steps, %d updates%s):\n", s->n_steps, s->n_updates,
+                s->buffered ? ", inputs buffered" : "");
   for (int k = 0; k < s->n_steps; k++) {
     const or_step *st = &s->steps[k];
     or_buf_printf(b, "  t=%" PRIu64 ":", st->time);

@@ -158,6 +158,7 @@ typedef struct or_stream {
   or_step steps[OR_MAX_STEPS];
   int n_updates;
   or_update updates[OR_MAX_UPDATES];
+  bool buffered; /* inputs buffered (rf_input_set_buffered): sent at waits and flushes */
 } or_stream;
 
 /* The last time the stream closes (steps[n-1].advance_to - 1). */

@@ -359,6 +359,11 @@ static void drive(runner *R) {
     failf(R, OR_FAIL_ERROR, "%s", b->build_err);
     return;
   }
+  for (int i = 0; i < p->n_inputs && s->buffered; i++)
+    if ((rc = rf_input_set_buffered(b->inputs[i], true))) {
+      fail_rc(R, "rf_input_set_buffered", rc);
+      return;
+    }
   if ((rc = rf_graph_start(b->g))) {
     fail_rc(R, "rf_graph_start", rc);
     return;

@@ -5,6 +5,7 @@
  * built-ins, iterate (non-monotone and nested), and live views.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 
 #include "collect.h"
 #include "rhizoflow.h"
@@ -475,6 +476,9 @@ static void count_one_change_per_time(uint32_t workers) {
     cr_assert_eq(rf_input_advance_to(in, i + 1), 0);
   }
   cr_assert_eq(rf_probe_wait(p, n - 1), 0, "%s", rf_last_error());
+  /* The view's frontier may trail the probe's (rf_view_new): a step waits
+   * until the workers have nothing left to do. */
+  cr_assert_geq(rf_graph_step(g), 0, "%s", rf_last_error());
   for (rf_value k = 0; k < keys; k++) {
     view_hit h = {0};
     cr_assert_eq(rf_view_lookup(v, &k, n - 1, view_visit, &h), 0, "%s", rf_last_error());
@@ -497,4 +501,111 @@ static void count_one_change_per_time(uint32_t workers) {
 Test(operators, one_change_per_time_and_scheduler_stats) {
   count_one_change_per_time(1);
   count_one_change_per_time(2);
+}
+
+/* Steps the graph from a thread that does not feed its input: with several
+ * workers that waits until everything submitted so far is processed, and
+ * submits nothing of the feeder's own. */
+static void *step_elsewhere(void *arg) {
+  cr_assert_eq(rf_graph_step(arg), 0, "%s", rf_last_error());
+  return NULL;
+}
+
+static void step_from_other_thread(rf_graph *g) {
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, step_elsewhere, g), 0);
+  cr_assert_eq(pthread_join(t, NULL), 0);
+}
+
+static void expect_counts(rf_view *v, rf_value keys, rf_value per_key, rf_time t) {
+  for (rf_value k = 0; k < keys; k++) {
+    view_hit h = {0};
+    cr_assert_eq(rf_view_lookup(v, &k, t, view_visit, &h), 0, "%s", rf_last_error());
+    cr_expect_eq(h.n, 1, "key %llu at %llu", (unsigned long long)k, (unsigned long long)t);
+    cr_expect_eq(rf_to_i64(h.val), per_key, "key %llu at %llu: count %lld",
+                 (unsigned long long)k, (unsigned long long)t, (long long)rf_to_i64(h.val));
+  }
+}
+
+/* A buffered input (rf_input_set_buffered) with 2 workers: advancing after
+ * every change sends nothing (a thread that steps meanwhile finds time 0
+ * still open), the changes go out at rf_input_flush, and turning buffering
+ * off sends what was held back; the counts are those of every change. */
+Test(operators, buffered_input_sends_at_flush) {
+  cr_expect_eq(rf_input_set_buffered(NULL, true), RF_EINVAL);
+  rf_graph *g;
+  cr_assert_eq(rf_graph_create(&(rf_config){.workers = 2}, &g), 0);
+  rf_input *in;
+  rf_arr *counts = rf_count(rf_arrange(rf_input_new(g, "changes", 2, &in), 1));
+  rf_view *v = rf_view_new(counts);
+  rf_probe *p = rf_probe_new(rf_arr_collection(counts));
+  cr_assert_eq(rf_input_set_buffered(in, true), 0, "%s", rf_last_error());
+  start(g);
+  const rf_value n = 200, keys = 10;
+  for (rf_value i = 0; i < n; i++) {
+    upd(in, i % keys, i, 1);
+    cr_assert_eq(rf_input_advance_to(in, i + 1), 0);
+  }
+  step_from_other_thread(g);
+  cr_expect_not(rf_probe_done(p, 0), "a buffered input sent before its flush");
+  cr_assert_eq(rf_input_flush(in), 0, "%s", rf_last_error());
+  step_from_other_thread(g);
+  cr_assert(rf_probe_done(p, n - 1), "the flush did not send the buffered changes");
+  expect_counts(v, keys, n / keys, n - 1);
+  /* Held back again, then sent by turning buffering off. */
+  for (rf_value i = n; i < 2 * n; i++) {
+    upd(in, i % keys, i, 1);
+    cr_assert_eq(rf_input_advance_to(in, i + 1), 0);
+  }
+  step_from_other_thread(g);
+  cr_expect_not(rf_probe_done(p, n), "a buffered input sent before its flush");
+  cr_assert_eq(rf_input_set_buffered(in, false), 0, "%s", rf_last_error());
+  step_from_other_thread(g);
+  cr_assert(rf_probe_done(p, 2 * n - 1), "turning buffering off did not send");
+  expect_counts(v, keys, 2 * n / keys, 2 * n - 1);
+  /* Unbuffered again: every advance sends. */
+  upd(in, 0, 2 * n, 1);
+  cr_assert_eq(rf_input_advance_to(in, 2 * n + 1), 0);
+  step_from_other_thread(g);
+  cr_expect(rf_probe_done(p, 2 * n), "an unbuffered advance did not send");
+  rf_graph_destroy(g);
+}
+
+/* Buffered inputs whose feeder waits: the wait sends them, with 1 and 2
+ * workers (with one worker every input already waits for a step), also
+ * when the last advance came with no change at all. */
+Test(operators, buffered_input_sends_when_its_feeder_waits) {
+  for (uint32_t workers = 1; workers <= 2; workers++) {
+    rf_graph *g;
+    cr_assert_eq(rf_graph_create(&(rf_config){.workers = workers}, &g), 0);
+    rf_input *in;
+    rf_arr *counts = rf_count(rf_arrange(rf_input_new(g, "changes", 2, &in), 1));
+    rf_view *v = rf_view_new(counts);
+    rf_probe *p = rf_probe_new(rf_arr_collection(counts));
+    start(g);
+    cr_assert_eq(rf_input_set_buffered(in, true), 0, "%s", rf_last_error());
+    const rf_value per_round = 300, keys = 7;
+    rf_time t = 0;
+    rf_value fed = 0;
+    for (int round = 0; round < 3; round++) {
+      for (rf_value i = 0; i < per_round; i++, fed++) {
+        upd(in, fed % keys, fed, 1);
+        cr_assert_eq(rf_input_advance_to(in, ++t), 0);
+      }
+      t += 5;
+      cr_assert_eq(rf_input_advance_to(in, t), 0);
+      cr_assert_eq(rf_probe_wait(p, t - 1), 0, "workers %u: %s", workers, rf_last_error());
+      /* The view's own frontier may trail the probe's (rf_view_new): a
+       * step waits until the workers have nothing left to do. */
+      cr_assert_geq(rf_graph_step(g), 0, "%s", rf_last_error());
+      for (rf_value k = 0; k < keys; k++) {
+        view_hit h = {0};
+        rf_value want = fed / keys + (k < fed % keys);
+        cr_assert_eq(rf_view_lookup(v, &k, t - 1, view_visit, &h), 0, "%s", rf_last_error());
+        cr_expect_eq(rf_to_i64(h.val), want, "workers %u, round %d, key %llu: %lld", workers,
+                     round, (unsigned long long)k, (long long)rf_to_i64(h.val));
+      }
+    }
+    rf_graph_destroy(g);
+  }
 }
