@@ -456,17 +456,34 @@ Test(operators, memory_falls_back_after_burst) {
   rf_graph_destroy(g);
 }
 
+/* A graph counting its input's changes by key (column 0), with a view of
+ * the counts and a probe after them; not started. */
+typedef struct counting {
+  rf_graph *g;
+  rf_input *in;
+  rf_view *v;
+  rf_probe *p;
+} counting;
+
+static counting counting_graph(uint32_t workers) {
+  counting c;
+  cr_assert_eq(rf_graph_create(&(rf_config){.workers = workers}, &c.g), 0);
+  rf_arr *counts = rf_count(rf_arrange(rf_input_new(c.g, "changes", 2, &c.in), 1));
+  c.v = rf_view_new(counts);
+  c.p = rf_probe_new(rf_arr_collection(counts));
+  return c;
+}
+
 /* One change per time (as the BFS benchmark feeds its rounds), counted by
  * key: the counts are right with 1 and 2 workers, and rf_graph_stats
  * counts the scheduler's activity (with 2, the arrangement's exchange
  * sends data, and progress goes between the workers). */
 static void count_one_change_per_time(uint32_t workers) {
-  rf_graph *g;
-  cr_assert_eq(rf_graph_create(&(rf_config){.workers = workers}, &g), 0);
-  rf_input *in;
-  rf_arr *counts = rf_count(rf_arrange(rf_input_new(g, "changes", 2, &in), 1));
-  rf_view *v = rf_view_new(counts);
-  rf_probe *p = rf_probe_new(rf_arr_collection(counts));
+  counting c = counting_graph(workers);
+  rf_graph *g = c.g;
+  rf_input *in = c.in;
+  rf_view *v = c.v;
+  rf_probe *p = c.p;
   start(g);
   rf_stats before, after;
   cr_assert_eq(rf_graph_stats(g, &before), 0);
@@ -533,12 +550,11 @@ static void expect_counts(rf_view *v, rf_value keys, rf_value per_key, rf_time t
  * off sends what was held back; the counts are those of every change. */
 Test(operators, buffered_input_sends_at_flush) {
   cr_expect_eq(rf_input_set_buffered(NULL, true), RF_EINVAL);
-  rf_graph *g;
-  cr_assert_eq(rf_graph_create(&(rf_config){.workers = 2}, &g), 0);
-  rf_input *in;
-  rf_arr *counts = rf_count(rf_arrange(rf_input_new(g, "changes", 2, &in), 1));
-  rf_view *v = rf_view_new(counts);
-  rf_probe *p = rf_probe_new(rf_arr_collection(counts));
+  counting c = counting_graph(2);
+  rf_graph *g = c.g;
+  rf_input *in = c.in;
+  rf_view *v = c.v;
+  rf_probe *p = c.p;
   cr_assert_eq(rf_input_set_buffered(in, true), 0, "%s", rf_last_error());
   start(g);
   const rf_value n = 200, keys = 10;
@@ -576,12 +592,11 @@ Test(operators, buffered_input_sends_at_flush) {
  * when the last advance came with no change at all. */
 Test(operators, buffered_input_sends_when_its_feeder_waits) {
   for (uint32_t workers = 1; workers <= 2; workers++) {
-    rf_graph *g;
-    cr_assert_eq(rf_graph_create(&(rf_config){.workers = workers}, &g), 0);
-    rf_input *in;
-    rf_arr *counts = rf_count(rf_arrange(rf_input_new(g, "changes", 2, &in), 1));
-    rf_view *v = rf_view_new(counts);
-    rf_probe *p = rf_probe_new(rf_arr_collection(counts));
+    counting c = counting_graph(workers);
+    rf_graph *g = c.g;
+    rf_input *in = c.in;
+    rf_view *v = c.v;
+    rf_probe *p = c.p;
     start(g);
     cr_assert_eq(rf_input_set_buffered(in, true), 0, "%s", rf_last_error());
     const rf_value per_round = 300, keys = 7;
