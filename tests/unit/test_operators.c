@@ -474,36 +474,41 @@ static counting counting_graph(uint32_t workers) {
   return c;
 }
 
+/* The view's counts at t after changes 0..fed-1, change i on key i % keys:
+ * one value per key, key k counted fed / keys times plus one if k < fed %
+ * keys. */
+static void expect_counts(rf_view *v, uint32_t workers, rf_value keys, rf_value fed, rf_time t) {
+  for (rf_value k = 0; k < keys; k++) {
+    view_hit h = {0};
+    int64_t want = (int64_t)(fed / keys + (k < fed % keys));
+    cr_assert_eq(rf_view_lookup(v, &k, t, view_visit, &h), 0, "%s", rf_last_error());
+    cr_expect_eq(h.n, 1, "workers %u, key %llu at %llu", workers, (unsigned long long)k,
+                 (unsigned long long)t);
+    cr_expect_eq(rf_to_i64(h.val), want, "workers %u, key %llu at %llu: count %lld", workers,
+                 (unsigned long long)k, (unsigned long long)t, (long long)rf_to_i64(h.val));
+  }
+}
+
 /* One change per time (as the BFS benchmark feeds its rounds), counted by
  * key: the counts are right with 1 and 2 workers, and rf_graph_stats
  * counts the scheduler's activity (with 2, the arrangement's exchange
  * sends data, and progress goes between the workers). */
 static void count_one_change_per_time(uint32_t workers) {
   counting c = counting_graph(workers);
-  rf_graph *g = c.g;
-  rf_input *in = c.in;
-  rf_view *v = c.v;
-  rf_probe *p = c.p;
-  start(g);
+  start(c.g);
   rf_stats before, after;
-  cr_assert_eq(rf_graph_stats(g, &before), 0);
+  cr_assert_eq(rf_graph_stats(c.g, &before), 0);
   const rf_value n = 1000, keys = 10;
   for (rf_value i = 0; i < n; i++) {
-    upd(in, i % keys, i, 1);
-    cr_assert_eq(rf_input_advance_to(in, i + 1), 0);
+    upd(c.in, i % keys, i, 1);
+    cr_assert_eq(rf_input_advance_to(c.in, i + 1), 0);
   }
-  cr_assert_eq(rf_probe_wait(p, n - 1), 0, "%s", rf_last_error());
+  cr_assert_eq(rf_probe_wait(c.p, n - 1), 0, "%s", rf_last_error());
   /* The view's frontier may trail the probe's (rf_view_new): a step waits
    * until the workers have nothing left to do. */
-  cr_assert_geq(rf_graph_step(g), 0, "%s", rf_last_error());
-  for (rf_value k = 0; k < keys; k++) {
-    view_hit h = {0};
-    cr_assert_eq(rf_view_lookup(v, &k, n - 1, view_visit, &h), 0, "%s", rf_last_error());
-    cr_expect_eq(h.n, 1, "workers %u, key %llu", workers, (unsigned long long)k);
-    cr_expect_eq(rf_to_i64(h.val), n / keys, "workers %u, key %llu: count %lld", workers,
-                 (unsigned long long)k, (long long)rf_to_i64(h.val));
-  }
-  cr_assert_eq(rf_graph_stats(g, &after), 0);
+  cr_assert_geq(rf_graph_step(c.g), 0, "%s", rf_last_error());
+  expect_counts(c.v, workers, keys, n, n - 1);
+  cr_assert_eq(rf_graph_stats(c.g, &after), 0);
   cr_expect_gt(after.operator_runs, before.operator_runs, "workers %u", workers);
   if (workers == 1) {
     cr_expect_eq(after.worker_messages, 0);
@@ -512,7 +517,7 @@ static void count_one_change_per_time(uint32_t workers) {
     cr_expect_gt(after.worker_messages, before.worker_messages);
     cr_expect_gt(after.progress_messages, before.progress_messages);
   }
-  rf_graph_destroy(g);
+  rf_graph_destroy(c.g);
 }
 
 Test(operators, one_change_per_time_and_scheduler_stats) {
@@ -534,16 +539,6 @@ static void step_from_other_thread(rf_graph *g) {
   cr_assert_eq(pthread_join(t, NULL), 0);
 }
 
-static void expect_counts(rf_view *v, rf_value keys, rf_value per_key, rf_time t) {
-  for (rf_value k = 0; k < keys; k++) {
-    view_hit h = {0};
-    cr_assert_eq(rf_view_lookup(v, &k, t, view_visit, &h), 0, "%s", rf_last_error());
-    cr_expect_eq(h.n, 1, "key %llu at %llu", (unsigned long long)k, (unsigned long long)t);
-    cr_expect_eq(rf_to_i64(h.val), per_key, "key %llu at %llu: count %lld",
-                 (unsigned long long)k, (unsigned long long)t, (long long)rf_to_i64(h.val));
-  }
-}
-
 /* A buffered input (rf_input_set_buffered) with 2 workers: advancing after
  * every change sends nothing (a thread that steps meanwhile finds time 0
  * still open), the changes go out at rf_input_flush, and turning buffering
@@ -551,40 +546,36 @@ static void expect_counts(rf_view *v, rf_value keys, rf_value per_key, rf_time t
 Test(operators, buffered_input_sends_at_flush) {
   cr_expect_eq(rf_input_set_buffered(NULL, true), RF_EINVAL);
   counting c = counting_graph(2);
-  rf_graph *g = c.g;
-  rf_input *in = c.in;
-  rf_view *v = c.v;
-  rf_probe *p = c.p;
-  cr_assert_eq(rf_input_set_buffered(in, true), 0, "%s", rf_last_error());
-  start(g);
+  cr_assert_eq(rf_input_set_buffered(c.in, true), 0, "%s", rf_last_error());
+  start(c.g);
   const rf_value n = 200, keys = 10;
   for (rf_value i = 0; i < n; i++) {
-    upd(in, i % keys, i, 1);
-    cr_assert_eq(rf_input_advance_to(in, i + 1), 0);
+    upd(c.in, i % keys, i, 1);
+    cr_assert_eq(rf_input_advance_to(c.in, i + 1), 0);
   }
-  step_from_other_thread(g);
-  cr_expect_not(rf_probe_done(p, 0), "a buffered input sent before its flush");
-  cr_assert_eq(rf_input_flush(in), 0, "%s", rf_last_error());
-  step_from_other_thread(g);
-  cr_assert(rf_probe_done(p, n - 1), "the flush did not send the buffered changes");
-  expect_counts(v, keys, n / keys, n - 1);
+  step_from_other_thread(c.g);
+  cr_expect_not(rf_probe_done(c.p, 0), "a buffered input sent before its flush");
+  cr_assert_eq(rf_input_flush(c.in), 0, "%s", rf_last_error());
+  step_from_other_thread(c.g);
+  cr_assert(rf_probe_done(c.p, n - 1), "the flush did not send the buffered changes");
+  expect_counts(c.v, 2, keys, n, n - 1);
   /* Held back again, then sent by turning buffering off. */
   for (rf_value i = n; i < 2 * n; i++) {
-    upd(in, i % keys, i, 1);
-    cr_assert_eq(rf_input_advance_to(in, i + 1), 0);
+    upd(c.in, i % keys, i, 1);
+    cr_assert_eq(rf_input_advance_to(c.in, i + 1), 0);
   }
-  step_from_other_thread(g);
-  cr_expect_not(rf_probe_done(p, n), "a buffered input sent before its flush");
-  cr_assert_eq(rf_input_set_buffered(in, false), 0, "%s", rf_last_error());
-  step_from_other_thread(g);
-  cr_assert(rf_probe_done(p, 2 * n - 1), "turning buffering off did not send");
-  expect_counts(v, keys, 2 * n / keys, 2 * n - 1);
+  step_from_other_thread(c.g);
+  cr_expect_not(rf_probe_done(c.p, n), "a buffered input sent before its flush");
+  cr_assert_eq(rf_input_set_buffered(c.in, false), 0, "%s", rf_last_error());
+  step_from_other_thread(c.g);
+  cr_assert(rf_probe_done(c.p, 2 * n - 1), "turning buffering off did not send");
+  expect_counts(c.v, 2, keys, 2 * n, 2 * n - 1);
   /* Unbuffered again: every advance sends. */
-  upd(in, 0, 2 * n, 1);
-  cr_assert_eq(rf_input_advance_to(in, 2 * n + 1), 0);
-  step_from_other_thread(g);
-  cr_expect(rf_probe_done(p, 2 * n), "an unbuffered advance did not send");
-  rf_graph_destroy(g);
+  upd(c.in, 0, 2 * n, 1);
+  cr_assert_eq(rf_input_advance_to(c.in, 2 * n + 1), 0);
+  step_from_other_thread(c.g);
+  cr_expect(rf_probe_done(c.p, 2 * n), "an unbuffered advance did not send");
+  rf_graph_destroy(c.g);
 }
 
 /* Buffered inputs whose feeder waits: the wait sends them, with 1 and 2
@@ -593,34 +584,24 @@ Test(operators, buffered_input_sends_at_flush) {
 Test(operators, buffered_input_sends_when_its_feeder_waits) {
   for (uint32_t workers = 1; workers <= 2; workers++) {
     counting c = counting_graph(workers);
-    rf_graph *g = c.g;
-    rf_input *in = c.in;
-    rf_view *v = c.v;
-    rf_probe *p = c.p;
-    start(g);
-    cr_assert_eq(rf_input_set_buffered(in, true), 0, "%s", rf_last_error());
+    start(c.g);
+    cr_assert_eq(rf_input_set_buffered(c.in, true), 0, "%s", rf_last_error());
     const rf_value per_round = 300, keys = 7;
     rf_time t = 0;
     rf_value fed = 0;
     for (int round = 0; round < 3; round++) {
       for (rf_value i = 0; i < per_round; i++, fed++) {
-        upd(in, fed % keys, fed, 1);
-        cr_assert_eq(rf_input_advance_to(in, ++t), 0);
+        upd(c.in, fed % keys, fed, 1);
+        cr_assert_eq(rf_input_advance_to(c.in, ++t), 0);
       }
       t += 5;
-      cr_assert_eq(rf_input_advance_to(in, t), 0);
-      cr_assert_eq(rf_probe_wait(p, t - 1), 0, "workers %u: %s", workers, rf_last_error());
+      cr_assert_eq(rf_input_advance_to(c.in, t), 0);
+      cr_assert_eq(rf_probe_wait(c.p, t - 1), 0, "workers %u: %s", workers, rf_last_error());
       /* The view's own frontier may trail the probe's (rf_view_new): a
        * step waits until the workers have nothing left to do. */
-      cr_assert_geq(rf_graph_step(g), 0, "%s", rf_last_error());
-      for (rf_value k = 0; k < keys; k++) {
-        view_hit h = {0};
-        rf_value want = fed / keys + (k < fed % keys);
-        cr_assert_eq(rf_view_lookup(v, &k, t - 1, view_visit, &h), 0, "%s", rf_last_error());
-        cr_expect_eq(rf_to_i64(h.val), want, "workers %u, round %d, key %llu: %lld", workers,
-                     round, (unsigned long long)k, (long long)rf_to_i64(h.val));
-      }
+      cr_assert_geq(rf_graph_step(c.g), 0, "%s", rf_last_error());
+      expect_counts(c.v, workers, keys, fed, t - 1);
     }
-    rf_graph_destroy(g);
+    rf_graph_destroy(c.g);
   }
 }
