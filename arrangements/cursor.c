@@ -250,20 +250,32 @@ static size_t find_key1(const rf__batch *b, size_t lo, uint64_t target) {
 
 int rf__seeker_init(rf__seeker *s, rf__batch *const *batches, uint32_t n) {
   memset(s, 0, sizeof *s);
-  /* One block: batch pointers, positions, run starts, next keys and the
-   * hit scratch (8-byte aligned), then the live list and hit slots. */
-  size_t words = (size_t)n * (sizeof(rf__batch *) + 5 * sizeof(size_t) + sizeof(uint64_t));
-  char *block = rf__malloc(words + 2 * (size_t)n * sizeof(uint32_t));
+  /* One block: batch pointers, then per batch kpos, next, apos, anext and
+   * runs, then per step its five per-batch arrays of words (8-byte
+   * aligned), then the live list and each step's hit batches. */
+  enum { STEPS = RF__SEEK_AHEAD + 1, STEP_WORDS = 5 };
+  size_t per_batch = sizeof(rf__batch *) + (5 + STEPS * STEP_WORDS) * sizeof(size_t);
+  size_t words = (size_t)n * per_batch;
+  char *block = rf__malloc(words + (1 + STEPS) * (size_t)n * sizeof(uint32_t));
   RF_CHECK_ALLOC(block);
   s->b = (rf__batch **)block;
-  s->kpos = (size_t *)(block + (size_t)n * sizeof(rf__batch *));
-  s->runs = s->kpos + n;
-  s->next = (uint64_t *)(s->runs + n);
-  s->hit_k = (size_t *)(s->next + n);
-  s->hit_v0 = s->hit_k + n;
-  s->hit_v1 = s->hit_v0 + n;
-  s->live = (uint32_t *)(block + words);
-  s->hit_slot = s->live + n;
+  size_t *w = (size_t *)(block + (size_t)n * sizeof(rf__batch *));
+  s->kpos = w, w += n;
+  s->next = (uint64_t *)w, w += n;
+  s->apos = w, w += n;
+  s->anext = (uint64_t *)w, w += n;
+  s->runs = w, w += n;
+  uint32_t *u = (uint32_t *)(block + words);
+  s->live = u, u += n;
+  for (uint32_t k = 0; k < STEPS; k++) {
+    rf__seek_step *e = &s->steps[k];
+    e->lb = w, w += n;
+    e->to = w, w += n;
+    e->hit_k = w, w += n;
+    e->hit_v0 = w, w += n;
+    e->hit_v1 = w, w += n;
+    e->hit_i = u, u += n;
+  }
   s->n = n;
   s->key_arity = n ? batches[0]->key_arity : 0;
   s->val_arity = n ? batches[0]->val_arity : 0;
@@ -272,7 +284,7 @@ int rf__seeker_init(rf__seeker *s, rf__batch *const *batches, uint32_t n) {
     s->b[i] = rf__batch_ref(batches[i]);
     s->kpos[i] = 0;
     if (batches[i]->n_keys == 0) continue;
-    s->next[s->n_live] = batches[i]->keys[0];
+    s->next[i] = batches[i]->keys[0];
     s->live[s->n_live++] = i;
   }
   return 0;
@@ -284,21 +296,6 @@ void rf__seeker_free(rf__seeker *s) {
   rf__free(s->upds);
   rf__free(s->tmp);
   memset(s, 0, sizeof *s);
-}
-
-void rf__seeker_prefetch(const rf__seeker *s, const uint64_t *key) {
-  if (s->key_arity != 1) return;
-  for (uint32_t j = 0; j < s->n_live; j++) {
-    const rf__batch *b = s->b[s->live[j]];
-    /* A batch at or past the key already has its block in cache; a small
-     * one is searched in cache anyway. */
-    if (s->next[j] >= key[0] || !b->fence) continue;
-    size_t from, to;
-    fence_block(b, s->kpos[s->live[j]], key[0], &from, &to);
-    /* The whole block, a line at a time: the loads go out together. */
-    for (size_t i = from; i < to; i += 64 / sizeof(uint64_t)) __builtin_prefetch(b->keys + i);
-    __builtin_prefetch(b->keys + to - 1);
-  }
 }
 
 /* Merges the sorted runs upds[runs[i] .. runs[i + 1]) (i < n_runs, the last
@@ -325,95 +322,150 @@ static int merge_runs(rf__seeker *s, uint32_t n_runs) {
   return 0;
 }
 
-/* Drops the live slots marked exhausted (kpos at the end), keeping order. */
-static void drop_exhausted(rf__seeker *s) {
-  uint32_t live = 0;
-  for (uint32_t j = 0; j < s->n_live; j++) {
-    uint32_t i = s->live[j];
-    if (s->kpos[i] == s->b[i]->n_keys) continue;
-    s->next[live] = s->next[j];
-    s->live[live++] = i;
-  }
-  s->n_live = live;
-}
-
-/* Memory-level parallelism. A seek touches, in each batch holding the
- * key, its keys, key_off, val_off (when present), vals, times and diffs:
- * far apart in a large trace, so each is likely a cache miss, and one
- * depends on the next. Done batch by batch, those misses come one after
- * another. So a seek goes in phases, each over every batch concerned:
- * locate the key (prefetching its key_off entry), read its val range
- * (prefetching val_off, or the updates themselves), read its update range
- * (prefetching the updates), then gather. The misses of different batches
- * then overlap. (Measured: the seeks of the BFS reduce spent most of their
- * time waiting on these loads.) */
+/* The stages of a seek. A seek touches, in each batch holding the key, its
+ * keys, key_off, val_off (when present), vals, times and diffs: far apart
+ * in a large trace, so each is likely a cache miss, and each address
+ * depends on the load before. So a seek goes in stages, each over every
+ * batch concerned, each starting the loads the next one reads:
+ *   1 block    the fence block where each large batch has the key (1-word
+ *              keys; announced keys only: a seek that goes straight through
+ *              the stages searches the block at once);
+ *   2 locate   the key's position in every batch, and the batches holding
+ *              it, whose key_off entries start loading;
+ *   3 vals     its range of vals there; val_off (or the updates) load;
+ *   4 updates  its range of updates; the updates load;
+ * then the seek gathers. The misses of different batches overlap within a
+ * stage; the misses of different announced keys overlap across stages
+ * (rf__seeker_ahead moves each announced key one stage on), so that a key
+ * announced RF__SEEK_AHEAD seeks before it is sought costs no wait. */
 static inline void prefetch_upds(const rf__batch *b, size_t v0, size_t u0) {
   __builtin_prefetch(b->diffs + u0);
   __builtin_prefetch(rf__batch_time(b, u0));
   if (b->val_arity) __builtin_prefetch(b->vals + v0 * b->val_arity);
 }
 
-int rf__seeker_seek(rf__seeker *s, const uint64_t *key, bool by_val) {
-  uint32_t ka = s->key_arity, va = s->val_arity, n_hits = 0;
-  bool dropped = false;
-  s->n_upds = 0;
-  /* Locate the key in every live batch. */
+static void step_block(rf__seeker *s, rf__seek_step *e) {
   for (uint32_t j = 0; j < s->n_live; j++) {
     uint32_t i = s->live[j];
     const rf__batch *b = s->b[i];
-    size_t k = s->kpos[i];
-    if (ka == 1) {
-      /* With 1-word keys each live batch's next key is at hand: a batch
-       * whose next key is beyond this one costs a comparison, and its key
-       * array is not touched. */
-      if (s->next[j] > key[0]) continue;
-      if (s->next[j] < key[0]) {
-        k = s->kpos[i] = find_key1(b, k, key[0]);
-        if (k == b->n_keys) {
-          dropped = true;
-          continue;
-        }
-        s->next[j] = b->keys[k];
-        if (s->next[j] != key[0]) continue;
+    e->to[i] = 0;
+    /* A batch whose next key is past this one has its block in cache
+     * already; a small one is searched in cache anyway. */
+    if (s->apos[i] == b->n_keys || s->anext[i] >= e->key || !b->fence) continue;
+    size_t from, to;
+    fence_block(b, s->apos[i], e->key, &from, &to);
+    e->lb[i] = from;
+    e->to[i] = to;
+    /* The whole block, a line at a time: the loads go out together. */
+    for (size_t k = from; k < to; k += 64 / sizeof(uint64_t)) __builtin_prefetch(b->keys + k);
+    __builtin_prefetch(b->keys + to - 1);
+  }
+}
+
+/* `announced`: e is an announced key, located from apos (its block
+ * searched in stage 1); otherwise from kpos, which moves with it. */
+static void step_locate(rf__seeker *s, rf__seek_step *e, const uint64_t *key, bool announced) {
+  uint32_t ka = s->key_arity;
+  size_t *pos = announced ? s->apos : s->kpos;
+  uint64_t *next = announced ? s->anext : s->next;
+  e->n_hits = 0;
+  for (uint32_t j = 0; j < s->n_live; j++) {
+    uint32_t i = s->live[j];
+    const rf__batch *b = s->b[i];
+    size_t k = pos[i];
+    if (k < b->n_keys && ka == 1) {
+      /* With 1-word keys each batch's next key is at hand: a batch whose
+       * next key is beyond this one costs a comparison, and its key array
+       * is not touched. */
+      if (next[i] < key[0]) {
+        if (announced && e->to[i]) k = gallop1(b->keys, e->lb[i], e->to[i], key[0]);
+        else k = find_key1(b, k, key[0]);
+        pos[i] = k;
+        if (k < b->n_keys) next[i] = b->keys[k];
       }
+      e->lb[i] = k;
+      if (k == b->n_keys || next[i] != key[0]) continue;
     } else {
-      k = s->kpos[i] = gallop(b->keys, ka, ka, k, b->n_keys, key);
-      if (k == b->n_keys) {
-        dropped = true;
-        continue;
-      }
-      if (rf__words_cmp(rf__batch_key(b, k), key, ka) != 0) continue;
+      if (k < b->n_keys) k = pos[i] = gallop(b->keys, ka, ka, k, b->n_keys, key);
+      e->lb[i] = k;
+      if (k == b->n_keys || rf__words_cmp(rf__batch_key(b, k), key, ka) != 0) continue;
     }
     __builtin_prefetch(b->key_off + k);
-    s->hit_slot[n_hits] = j;
-    s->hit_k[n_hits++] = k;
+    e->hit_i[e->n_hits] = i;
+    e->hit_k[e->n_hits++] = k;
   }
-  /* Its vals; then its updates. */
-  size_t total = 0;
-  for (uint32_t h = 0; h < n_hits; h++) {
-    const rf__batch *b = s->b[s->live[s->hit_slot[h]]];
-    size_t v0 = b->key_off[s->hit_k[h]], v1 = b->key_off[s->hit_k[h] + 1];
-    s->hit_v0[h] = v0;
-    s->hit_v1[h] = v1;
+}
+
+static void step_vals(rf__seeker *s, rf__seek_step *e) {
+  for (uint32_t h = 0; h < e->n_hits; h++) {
+    const rf__batch *b = s->b[e->hit_i[h]];
+    size_t v0 = b->key_off[e->hit_k[h]];
+    e->hit_v0[h] = v0;
+    e->hit_v1[h] = b->key_off[e->hit_k[h] + 1];
     if (b->val_off)
       __builtin_prefetch(b->val_off + v0);
     else
       prefetch_upds(b, v0, v0);
   }
-  for (uint32_t h = 0; h < n_hits; h++) {
-    const rf__batch *b = s->b[s->live[s->hit_slot[h]]];
-    size_t u0 = rf__batch_upd(b, s->hit_v0[h]);
-    total += rf__batch_upd(b, s->hit_v1[h]) - u0;
-    if (b->val_off) prefetch_upds(b, s->hit_v0[h], u0);
+}
+
+static void step_upds(rf__seeker *s, rf__seek_step *e) {
+  for (uint32_t h = 0; h < e->n_hits; h++) {
+    const rf__batch *b = s->b[e->hit_i[h]];
+    if (b->val_off) prefetch_upds(b, e->hit_v0[h], b->val_off[e->hit_v0[h]]);
   }
-  int rc = rf__grow((void **)&s->upds, &s->upds_cap, total, sizeof(rf__upd_ref));
-  /* Gather. */
-  for (uint32_t h = 0; rc == 0 && h < n_hits; h++) {
-    uint32_t j = s->hit_slot[h], i = s->live[j];
-    const rf__batch *b = s->b[i];
+}
+
+/* Moves an announced key one stage on. */
+static void step_on(rf__seeker *s, rf__seek_step *e) {
+  if (e->stage == 1) step_locate(s, e, &e->key, true);
+  else if (e->stage == 2) step_vals(s, e);
+  else if (e->stage == 3) step_upds(s, e);
+  else return;
+  e->stage++;
+}
+
+static rf__seek_step *ring_at(rf__seeker *s, uint32_t k) {
+  return &s->steps[(s->ring_head + k) % RF__SEEK_AHEAD];
+}
+
+bool rf__seeker_ahead(rf__seeker *s, const uint64_t *key) {
+  if (s->key_arity != 1 || s->ring_n == RF__SEEK_AHEAD) return false;
+  if (s->ring_n > 0 ? key[0] <= ring_at(s, s->ring_n - 1)->key
+                    : s->sought_any && key[0] <= s->last)
+    return false;
+  if (s->ring_n == 0) {
+    /* Locating starts where the seeks are. */
+    for (uint32_t j = 0; j < s->n_live; j++) {
+      uint32_t i = s->live[j];
+      s->apos[i] = s->kpos[i];
+      s->anext[i] = s->next[i];
+    }
+  }
+  /* Oldest first: their loads went out longest ago. */
+  for (uint32_t k = 0; k < s->ring_n; k++) step_on(s, ring_at(s, k));
+  rf__seek_step *e = ring_at(s, s->ring_n++);
+  e->key = key[0];
+  e->stage = 1;
+  step_block(s, e);
+  return true;
+}
+
+/* The last stage: gathers the key's updates (located in e) and moves every
+ * batch's position past it. */
+static int gather(rf__seeker *s, const rf__seek_step *e, bool by_val) {
+  uint32_t va = s->val_arity;
+  size_t total = 0;
+  for (uint32_t h = 0; h < e->n_hits; h++) {
+    const rf__batch *b = s->b[e->hit_i[h]];
+    total += rf__batch_upd(b, e->hit_v1[h]) - rf__batch_upd(b, e->hit_v0[h]);
+  }
+  if (rf__grow((void **)&s->upds, &s->upds_cap, total, sizeof(rf__upd_ref)) < 0) return RF_ENOMEM;
+  for (uint32_t h = 0; h < e->n_hits; h++) {
+    const rf__batch *b = s->b[e->hit_i[h]];
     s->runs[h] = s->n_upds;
     rf__upd_ref *o = s->upds + s->n_upds;
-    for (size_t v = s->hit_v0[h]; v < s->hit_v1[h]; v++) {
+    for (size_t v = e->hit_v0[h]; v < e->hit_v1[h]; v++) {
       const uint64_t *val = va ? b->vals + v * va : empty_val;
       for (size_t u = rf__batch_upd(b, v); u < rf__batch_upd(b, v + 1); u++, o++) {
         o->val = val;
@@ -422,15 +474,51 @@ int rf__seeker_seek(rf__seeker *s, const uint64_t *key, bool by_val) {
       }
     }
     s->n_upds = (size_t)(o - s->upds);
-    /* Keys come in increasing order: this one is done with. */
-    size_t k = s->kpos[i] = s->hit_k[h] + 1;
-    if (k == b->n_keys)
-      dropped = true;
-    else if (ka == 1)
-      s->next[j] = b->keys[k];
   }
-  if (dropped) drop_exhausted(s);
-  if (rc < 0) return RF_ENOMEM;
-  if (by_val && va > 0 && n_hits > 1) return merge_runs(s, n_hits);
+  /* Keys come in increasing order: every batch moves to its first key
+   * after this one, and the exhausted ones leave the live list. */
+  uint32_t live = 0;
+  for (uint32_t j = 0, h = 0; j < s->n_live; j++) {
+    uint32_t i = s->live[j];
+    const rf__batch *b = s->b[i];
+    size_t k = e->lb[i];
+    if (h < e->n_hits && e->hit_i[h] == i) k++, h++;
+    if (k == b->n_keys) continue;
+    if (k != s->kpos[i]) {
+      s->kpos[i] = k;
+      if (s->key_arity == 1) s->next[i] = b->keys[k];
+    }
+    s->live[live++] = i;
+  }
+  s->n_live = live;
+  if (by_val && va > 0 && e->n_hits > 1) return merge_runs(s, e->n_hits);
   return 0;
+}
+
+int rf__seeker_seek(rf__seeker *s, const uint64_t *key, bool by_val) {
+  s->n_upds = 0;
+  /* Announced keys before this one will not be sought. */
+  while (s->ring_n > 0 && ring_at(s, 0)->key < key[0]) {
+    s->ring_head = (s->ring_head + 1) % RF__SEEK_AHEAD;
+    s->ring_n--;
+  }
+  int rc;
+  if (s->ring_n > 0 && ring_at(s, 0)->key == key[0]) {
+    rf__seek_step *e = ring_at(s, 0);
+    while (e->stage < 4) step_on(s, e);
+    rc = gather(s, e, by_val);
+    s->ring_head = (s->ring_head + 1) % RF__SEEK_AHEAD;
+    s->ring_n--;
+  } else {
+    rf__seek_step *e = &s->steps[RF__SEEK_AHEAD];
+    step_locate(s, e, key, false);
+    step_vals(s, e);
+    step_upds(s, e);
+    rc = gather(s, e, by_val);
+  }
+  if (s->key_arity == 1) {
+    s->last = key[0];
+    s->sought_any = true;
+  }
+  return rc;
 }

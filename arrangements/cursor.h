@@ -67,23 +67,45 @@ typedef struct rf__upd_ref {
   int64_t diff;
 } rf__upd_ref;
 
+/* How many keys a seeker can be told of in advance (rf__seeker_ahead):
+ * one per stage of a seek (below), so that the seek for the oldest finds
+ * every load it needs already done. */
+#define RF__SEEK_AHEAD 4
+
+/* One key on its way through the stages of a seek (cursor.c). */
+typedef struct rf__seek_step {
+  uint64_t key;     /* an announced key (1-word keys only) */
+  uint32_t stage;   /* stages done: 1 block, 2 located, 3 vals, 4 updates */
+  uint32_t n_hits;  /* batches holding the key */
+  size_t *lb;       /* per batch: its first key >= the key */
+  size_t *to;       /* per batch: end of the fence block to search (0: none) */
+  uint32_t *hit_i;  /* per hit: the batch */
+  size_t *hit_k;    /* per hit: the key's index there */
+  size_t *hit_v0, *hit_v1; /* per hit: the key's range of vals */
+} rf__seek_step;
+
 typedef struct rf__seeker {
   uint32_t key_arity, val_arity, dim;
   uint32_t n;            /* batches */
   rf__batch **b;         /* referenced batches, oldest first */
   size_t *kpos;          /* per batch: first key above the last key sought */
+  uint64_t *next;        /* per batch: its key at kpos (1-word keys) */
+  size_t *apos;          /* per batch: where locating the next announced key
+                            starts (>= kpos) */
+  uint64_t *anext;       /* per batch: its key at apos (1-word keys) */
   uint32_t *live;        /* batches not yet exhausted, in batch order */
-  uint64_t *next;        /* per live slot: its batch's key at kpos (1-word keys) */
   uint32_t n_live;
   rf__upd_ref *upds;     /* the updates of the key sought last */
   size_t n_upds, upds_cap;
   rf__upd_ref *tmp;      /* scratch for merging batches' runs by value */
   size_t tmp_cap;
   size_t *runs;          /* scratch: where each batch's run starts in upds */
-  /* Scratch of one seek: the live slots holding the key, the key's index
-   * in each, and its range of vals. */
-  uint32_t *hit_slot;
-  size_t *hit_k, *hit_v0, *hit_v1;
+  /* The announced keys, oldest first from ring_head (a ring of
+   * RF__SEEK_AHEAD), then the step of a seek for a key not announced. */
+  rf__seek_step steps[RF__SEEK_AHEAD + 1];
+  uint32_t ring_head, ring_n;
+  uint64_t last;         /* the last key sought (1-word keys), if sought_any */
+  bool sought_any;
 } rf__seeker;
 
 /* A seeker over batches[0..n) (each referenced; the array is copied). */
@@ -95,11 +117,17 @@ void rf__seeker_free(rf__seeker *s);
  * time order), so each value's updates are contiguous; without it they come
  * batch by batch. Returns 0 or RF_ENOMEM. */
 int rf__seeker_seek(rf__seeker *s, const uint64_t *key, bool by_val);
-/* A hint: a coming seek will be for `key` (after the keys sought so far).
- * Starts loading, without waiting, the block of keys each large batch will
- * search for it (1-word keys with a fence: batch.h), so that the seek finds
- * it in cache; it changes nothing the seeker holds. A caller that knows its
- * keys in advance calls it one key ahead, with the work of a key between. */
-void rf__seeker_prefetch(const rf__seeker *s, const uint64_t *key);
+/* Announces that a coming seek will be for `key`, so that its loads start
+ * early: a seek waits on a chain of cache misses (the key's block, its
+ * key_off entry, its vals' offsets, its updates), and the seeker moves
+ * every announced key one link along that chain at each announcement. A
+ * caller that knows its keys in advance keeps the seeker told of the next
+ * ones: before each seek, it announces keys until this returns false.
+ * Announced keys must increase and come after the keys sought; one that is
+ * never sought is dropped when a later key is. Returns false, doing
+ * nothing, when RF__SEEK_AHEAD keys are announced already, when `key` does
+ * not come after them, or when keys are not 1 word (such seeks run
+ * unannounced). */
+bool rf__seeker_ahead(rf__seeker *s, const uint64_t *key);
 
 #endif

@@ -81,11 +81,14 @@ static int emit(join_op *j, rf__upbuf *out, const uint64_t *key, const uint64_t 
 static int join_batch(join_op *j, int s, const rf__batch *b, rf__seeker *sk, rf__upbuf *out) {
   uint32_t dim = j->op.dim, sdim = j->side[s].dim, odim = j->side[1 - s].dim;
   uint64_t ts[RF_MAX_DIM], tj[RF_MAX_DIM];
+  /* Keys announced to the seeker: [k, ahead) (so that their loads go out
+   * while earlier keys' pairs are made). */
+  size_t ahead = 0;
   for (size_t k = 0; k < b->n_keys; k++) {
     const uint64_t *key = rf__batch_key(b, k);
+    if (ahead < k) ahead = k;
+    while (ahead < b->n_keys && rf__seeker_ahead(sk, rf__batch_key(b, ahead))) ahead++;
     RF_FORWARD_IF_ERROR(rf__seeker_seek(sk, key, false));
-    /* Start loading the next key's blocks while this key's pairs are made. */
-    if (k + 1 < b->n_keys) rf__seeker_prefetch(sk, rf__batch_key(b, k + 1));
     size_t n_others = sk->n_upds;
     if (n_others == 0) continue;
     /* The other side's updates at this key, times extended to the join's

@@ -29,7 +29,10 @@
  *   from merging the new batches with the pending rows, both sorted, so it
  *   needs no sort. A key's input and output histories are gathered by
  *   seekers (one search per batch of each trace, every update of the key
- *   at once, grouped by value), and evaluation reads them in place. Scratch
+ *   at once, grouped by value), and evaluation reads them in place. A
+ *   second walk over the work runs a few keys ahead and announces the keys
+ *   to load to both seekers (rf__seeker_ahead), whose loads then overlap
+ *   with the evaluation of the keys before. Scratch
  *   buffers live in the operator and are reused from key to key and run to
  *   run.
  *
@@ -348,6 +351,81 @@ static const uint64_t *next_key(const reduce_op *r, rf__batch **batches, size_t 
   return key;
 }
 
+/* A walk over a run's work: a position in each new batch and in the
+ * pending rows. reduce_step walks it twice: once to evaluate, and once a
+ * few keys ahead, to tell the seekers which keys come (rf__seeker_ahead). */
+typedef struct walk {
+  size_t *pos; /* per new batch: its next key */
+  size_t pp;   /* the next pending row */
+} walk;
+
+/* Moves w past its next key and returns it (NULL when the work is done).
+ * *load: whether the run evaluates it (it has new updates, or a pending
+ * time the upper completes); the others stay pending as they are, without
+ * loading the key's histories (with a frontier that moves in small steps
+ * most pending keys wait). *p0: where its pending rows start. */
+static const uint64_t *walk_step(const reduce_op *r, rf__batch **batches, size_t n_batches,
+                                 walk *w, const rf__antichain *upper, bool *load, size_t *p0) {
+  uint32_t ka = r->key_arity;
+  const rf__upbuf *pend = r->pending;
+  const uint64_t *key = next_key(r, batches, n_batches, w->pos, w->pp);
+  if (!key) return NULL;
+  bool l = false;
+  for (size_t bi = 0; bi < n_batches; bi++) {
+    const rf__batch *b = batches[bi];
+    if (w->pos[bi] == b->n_keys || rf__words_cmp(rf__batch_key(b, w->pos[bi]), key, ka) != 0)
+      continue;
+    w->pos[bi]++;
+    l = true;
+  }
+  *p0 = w->pp;
+  for (; w->pp < pend->n && rf__words_cmp(rf__upbuf_row(pend, w->pp), key, ka) == 0; w->pp++)
+    if (!l && !rf__antichain_le(upper, rf__upbuf_time(pend, w->pp))) l = true;
+  *load = l;
+  return key;
+}
+
+/* The candidate times of a key the walk w has just passed: the times of its
+ * new updates (in the batches whose position it passed) and its pending
+ * times (rows p0 .. w->pp). */
+static int gather_cands(reduce_op *r, rf__batch **batches, size_t n_batches, const walk *w,
+                        const uint64_t *key, size_t p0) {
+  uint32_t ka = r->key_arity;
+  r->n_cand = 0;
+  for (size_t bi = 0; bi < n_batches; bi++) {
+    const rf__batch *b = batches[bi];
+    /* Keys are visited in increasing order: the key just before a batch's
+     * position equals this one only if the walk passed it now. */
+    size_t k = w->pos[bi];
+    if (k == 0 || rf__words_cmp(rf__batch_key(b, k - 1), key, ka) != 0) continue;
+    size_t u1 = rf__batch_upd(b, b->key_off[k]);
+    for (size_t u = rf__batch_upd(b, b->key_off[k - 1]); u < u1; u++)
+      RF_FORWARD_IF_ERROR(cand_append(r, rf__batch_time(b, u), 1));
+  }
+  for (size_t p = p0; p < w->pp; p++)
+    RF_FORWARD_IF_ERROR(cand_append(r, rf__upbuf_time(r->pending, p), 1));
+  return cand_normalize(r);
+}
+
+/* Keeps the seekers told of the next keys the run will load, as many as
+ * they take: the lookahead walk `ahead` runs in front of the evaluation,
+ * *held being a key it found that the seekers did not take yet. */
+static void announce(reduce_op *r, rf__batch **batches, size_t n_batches, walk *ahead,
+                     const rf__antichain *upper, const uint64_t **held) {
+  for (;;) {
+    bool load = false;
+    size_t p0;
+    while (!*held && !load) {
+      *held = walk_step(r, batches, n_batches, ahead, upper, &load, &p0);
+      if (!*held) return;
+      if (!load) *held = NULL;
+    }
+    if (!rf__seeker_ahead(&r->in_hist.sk, *held)) return;
+    (void)rf__seeker_ahead(&r->out_hist.sk, *held);
+    *held = NULL;
+  }
+}
+
 /* The work of a run: every key of the new batches, at the times of its new
  * updates, and every pending (key, time). Keys are taken in order by
  * merging the batches (each sorted by key) with the pending rows (sorted by
@@ -355,63 +433,31 @@ static const uint64_t *next_key(const reduce_op *r, rf__batch **batches, size_t 
  * work needs no sorting of its own. */
 static int reduce_step(reduce_op *r, rf__batch **batches, size_t n_batches,
                        const rf__antichain *upper) {
-  uint32_t ka = r->key_arity;
   const rf__upbuf *pend = r->pending;
   /* Nothing to evaluate: the pending work stays as it is. */
   if (nothing_ready(r, batches, n_batches, upper)) return emit_batch(r, upper);
   r->new_pending->n = 0;
-  size_t *pos = rf__calloc(n_batches, sizeof *pos);
-  size_t pp = 0;
+  size_t *pos = rf__calloc(2 * n_batches, sizeof *pos);
+  walk w = {pos, 0}, ahead = {pos + n_batches, 0};
+  const uint64_t *held = NULL;
   bool in_open = false, out_open = false;
   int rc = pos ? 0 : RF_ENOMEM;
   if (rc == 0) rc = rf__reader_seeker(r->in_reader, upper, &r->in_hist.sk);
   in_open = rc == 0;
   if (rc == 0) rc = rf__reader_seeker(r->out_reader, NULL, &r->out_hist.sk);
   out_open = in_open && rc == 0;
-  /* The next key, when the previous key's prefetch already found it (pos
-   * and pp have not moved since). */
-  const uint64_t *known_next = NULL;
   while (rc == 0) {
-    const uint64_t *key = known_next ? known_next : next_key(r, batches, n_batches, pos, pp);
-    known_next = NULL;
+    bool load;
+    size_t p0;
+    const uint64_t *key = walk_step(r, batches, n_batches, &w, upper, &load, &p0);
     if (!key) break;
-    r->n_cand = 0;
-    bool in_batch = false;
-    for (size_t bi = 0; rc == 0 && bi < n_batches; bi++) {
-      const rf__batch *b = batches[bi];
-      size_t k = pos[bi];
-      if (k == b->n_keys || rf__words_cmp(rf__batch_key(b, k), key, ka) != 0) continue;
-      size_t u1 = rf__batch_upd(b, b->key_off[k + 1]);
-      for (size_t u = rf__batch_upd(b, b->key_off[k]); rc == 0 && u < u1; u++)
-        rc = cand_append(r, rf__batch_time(b, u), 1);
-      pos[bi]++;
-      in_batch = true;
+    if (!load) {
+      for (size_t i = p0; rc == 0 && i < w.pp; i++)
+        rc = rf__upbuf_push(r->new_pending, key, rf__upbuf_time(pend, i), 1);
+      continue;
     }
-    if (!in_batch) {
-      /* Only pending times: those the new upper leaves incomplete stay
-       * pending as they are, without loading the key's histories (with a
-       * frontier that moves in small steps most pending keys wait). */
-      size_t p0 = pp;
-      bool ready = false;
-      for (; pp < pend->n && rf__words_cmp(rf__upbuf_row(pend, pp), key, ka) == 0; pp++)
-        ready |= !rf__antichain_le(upper, rf__upbuf_time(pend, pp));
-      if (!ready) {
-        for (size_t i = p0; rc == 0 && i < pp; i++)
-          rc = rf__upbuf_push(r->new_pending, key, rf__upbuf_time(pend, i), 1);
-        continue;
-      }
-      pp = p0;
-    }
-    while (rc == 0 && pp < pend->n && rf__words_cmp(rf__upbuf_row(pend, pp), key, ka) == 0)
-      rc = cand_append(r, rf__upbuf_time(pend, pp++), 1);
-    /* The histories' seeks miss the cache in large batches: start loading
-     * the next key's while this one is evaluated. */
-    known_next = next_key(r, batches, n_batches, pos, pp);
-    if (known_next) {
-      rf__seeker_prefetch(&r->in_hist.sk, known_next);
-      rf__seeker_prefetch(&r->out_hist.sk, known_next);
-    }
-    if (rc == 0) rc = cand_normalize(r);
+    if (r->key_arity == 1) announce(r, batches, n_batches, &ahead, upper, &held);
+    rc = gather_cands(r, batches, n_batches, &w, key, p0);
     if (rc == 0) rc = reduce_key(r, key, upper);
   }
   rf__free(pos);

@@ -377,6 +377,95 @@ Test(seeker, finds_keys_through_the_fence) {
   for (int bi = 0; bi < NBATCH; bi++) rf__batch_unref(bs[bi]);
 }
 
+/* Announcing keys (rf__seeker_ahead) changes when loads start, never what
+ * a seek finds: a seeker told of coming keys in random patterns (some
+ * announced keys never sought, some keys sought unannounced, announcements
+ * refused when the ring is full or a key does not come after the last)
+ * gives, seek for seek, the same updates in the same order as a plain one,
+ * over batches with and without a fence, with and without val offsets. */
+Test(seeker, announced_keys_find_what_plain_seeks_find) {
+  srand(23);
+  enum { SPAN = 40000, NBATCH = 4, ROWS = 30000 };
+  static uint64_t rows[ROWS][4];
+  rf__batch *bs[NBATCH];
+  for (int bi = 0; bi < NBATCH; bi++) {
+    size_t n = 0;
+    int density = bi == 3 ? 300 : 3 + 6 * bi; /* batch 3: under RF__FENCE_MIN keys */
+    for (uint64_t k = 0; k < SPAN && n + 3 < ROWS; k++) {
+      if (rand() % density) continue;
+      /* Batch 1: several values and times a key (val_off present). */
+      int reps = bi == 1 ? 1 + rand() % 3 : 1;
+      for (int r = 0; r < reps; r++) {
+        rows[n][0] = k, rows[n][1] = (uint64_t)(rand() % 4), rows[n][2] = (uint64_t)r;
+        rows[n++][3] = (uint64_t)(1 + rand() % 5);
+      }
+    }
+    bs[bi] = make_batch(1, rows, n);
+    /* make_batch consolidates repeats of (key, val, time). */
+    cr_assert_eq(bs[bi]->n_fence != 0, bs[bi]->n_keys >= RF__FENCE_MIN);
+  }
+  cr_assert_not_null(bs[1]->val_off);
+  for (int trial = 0; trial < 30; trial++) {
+    rf__seeker plain, told;
+    cr_assert_eq(rf__seeker_init(&plain, bs, NBATCH), 0);
+    cr_assert_eq(rf__seeker_init(&told, bs, NBATCH), 0);
+    int max_gap = trial % 3 == 0 ? 4 : trial % 3 == 1 ? 60 : 3000;
+    /* The keys to seek, increasing. */
+    static uint64_t keys[SPAN];
+    size_t n_keys = 0;
+    for (uint64_t k = (uint64_t)(rand() % 8); k < SPAN + 10; k += 1 + (uint64_t)(rand() % max_gap))
+      keys[n_keys++] = k;
+    size_t next_told = 0; /* keys[next_told..] not announced yet */
+    uint64_t last_announced = 0;
+    bool any_announced = false;
+    for (size_t i = 0; i < n_keys; i++) {
+      if (next_told < i) next_told = i;
+      int pattern = rand() % 8;
+      if (pattern < 5) {
+        /* Announce as many of the coming keys as the seeker takes, now and
+         * then with a key between them that is never sought. */
+        while (next_told < n_keys) {
+          uint64_t k = keys[next_told];
+          if (rand() % 6 == 0 && k > 0 && (i == 0 || k - 1 > keys[i - 1]) &&
+              (!any_announced || k - 1 > last_announced) &&
+              (next_told == i || k - 1 > keys[next_told - 1])) {
+            uint64_t extra = k - 1;
+            if (!rf__seeker_ahead(&told, &extra)) break;
+            last_announced = extra, any_announced = true;
+          }
+          if (!rf__seeker_ahead(&told, &k)) break;
+          last_announced = k, any_announced = true;
+          next_told++;
+        }
+      } else if (pattern == 5 && next_told < n_keys) {
+        /* A key that does not come after the last announced (or sought)
+         * one is refused. */
+        uint64_t k = i > 0 ? keys[i - 1] : 0;
+        if (i > 0) cr_assert_not(rf__seeker_ahead(&told, &k));
+      }
+      /* pattern 6, 7: seek without announcing anything. */
+      bool by_val = (i + (size_t)trial) % 2;
+      cr_assert_eq(rf__seeker_seek(&plain, &keys[i], by_val), 0);
+      cr_assert_eq(rf__seeker_seek(&told, &keys[i], by_val), 0);
+      cr_assert_eq(told.n_upds, plain.n_upds, "key %lu: %zu updates, want %zu",
+                   (unsigned long)keys[i], told.n_upds, plain.n_upds);
+      for (size_t u = 0; u < plain.n_upds; u++) {
+        cr_assert_eq(told.upds[u].val, plain.upds[u].val);
+        cr_assert_eq(told.upds[u].time, plain.upds[u].time);
+        cr_assert_eq(told.upds[u].diff, plain.upds[u].diff);
+      }
+    }
+    /* At most RF__SEEK_AHEAD keys wait at once. */
+    uint64_t k = SPAN + 100;
+    int taken = 0;
+    while (rf__seeker_ahead(&told, &k)) taken++, k++;
+    cr_assert_eq(taken, RF__SEEK_AHEAD);
+    rf__seeker_free(&plain);
+    rf__seeker_free(&told);
+  }
+  for (int bi = 0; bi < NBATCH; bi++) rf__batch_unref(bs[bi]);
+}
+
 Test(seeker, two_word_keys_and_no_batches) {
   rf__builder b;
   rf__builder_init(&b, 2, 1, 1);
@@ -390,6 +479,8 @@ Test(seeker, two_word_keys_and_no_batches) {
   rf__seeker s;
   cr_assert_eq(rf__seeker_init(&s, &x, 1), 0);
   uint64_t k1[2] = {1, 0}, k2[2] = {1, 1}, k3[2] = {1, 5}, k4[2] = {2, 0};
+  /* Only 1-word keys can be announced. */
+  cr_assert_not(rf__seeker_ahead(&s, k1));
   cr_assert_eq(rf__seeker_seek(&s, k1, true), 0);
   cr_assert(s.n_upds == 1 && *s.upds[0].val == 1);
   cr_assert_eq(rf__seeker_seek(&s, k2, true), 0);
