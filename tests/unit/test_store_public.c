@@ -599,4 +599,5 @@ Test(store_public, read_only_handle_tails_the_writer) {
   rf_store_reader_close(rd);
   cr_assert_eq(rf_store_close(ro), 0);
   cr_assert_eq(rf_store_close(w), 0);
+  remove_dir(dir);
 }
