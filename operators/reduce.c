@@ -413,12 +413,12 @@ static int gather_cands(reduce_op *r, rf__batch **batches, size_t n_batches, con
 static void announce(reduce_op *r, rf__batch **batches, size_t n_batches, walk *ahead,
                      const rf__antichain *upper, const uint64_t **held) {
   for (;;) {
-    bool load = false;
-    size_t p0;
-    while (!*held && !load) {
-      *held = walk_step(r, batches, n_batches, ahead, upper, &load, &p0);
-      if (!*held) return;
-      if (!load) *held = NULL;
+    while (!*held) {
+      bool load;
+      size_t p0;
+      const uint64_t *key = walk_step(r, batches, n_batches, ahead, upper, &load, &p0);
+      if (!key) return;
+      if (load) *held = key;
     }
     if (!rf__seeker_ahead(&r->in_hist.sk, *held)) return;
     (void)rf__seeker_ahead(&r->out_hist.sk, *held);
