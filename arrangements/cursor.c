@@ -373,7 +373,11 @@ static void step_locate(rf__seeker *s, rf__seek_step *e, const uint64_t *key, bo
     uint32_t i = s->live[j];
     const rf__batch *b = s->b[i];
     size_t k = pos[i];
-    if (k < b->n_keys && ka == 1) {
+    if (k == b->n_keys) {
+      e->lb[i] = k;
+      continue;
+    }
+    if (ka == 1) {
       /* With 1-word keys each batch's next key is at hand: a batch whose
        * next key is beyond this one costs a comparison, and its key array
        * is not touched. */
@@ -386,7 +390,7 @@ static void step_locate(rf__seeker *s, rf__seek_step *e, const uint64_t *key, bo
       e->lb[i] = k;
       if (k == b->n_keys || next[i] != key[0]) continue;
     } else {
-      if (k < b->n_keys) k = pos[i] = gallop(b->keys, ka, ka, k, b->n_keys, key);
+      k = pos[i] = gallop(b->keys, ka, ka, k, b->n_keys, key);
       e->lb[i] = k;
       if (k == b->n_keys || rf__words_cmp(rf__batch_key(b, k), key, ka) != 0) continue;
     }
@@ -427,6 +431,12 @@ static void step_on(rf__seeker *s, rf__seek_step *e) {
 
 static rf__seek_step *ring_at(rf__seeker *s, uint32_t k) {
   return &s->steps[(s->ring_head + k) % RF__SEEK_AHEAD];
+}
+
+/* Drops the oldest announced key (sought, or never to be). */
+static void ring_pop(rf__seeker *s) {
+  s->ring_head = (s->ring_head + 1) % RF__SEEK_AHEAD;
+  s->ring_n--;
 }
 
 bool rf__seeker_ahead(rf__seeker *s, const uint64_t *key) {
@@ -498,17 +508,13 @@ static int gather(rf__seeker *s, const rf__seek_step *e, bool by_val) {
 int rf__seeker_seek(rf__seeker *s, const uint64_t *key, bool by_val) {
   s->n_upds = 0;
   /* Announced keys before this one will not be sought. */
-  while (s->ring_n > 0 && ring_at(s, 0)->key < key[0]) {
-    s->ring_head = (s->ring_head + 1) % RF__SEEK_AHEAD;
-    s->ring_n--;
-  }
+  while (s->ring_n > 0 && ring_at(s, 0)->key < key[0]) ring_pop(s);
   int rc;
   if (s->ring_n > 0 && ring_at(s, 0)->key == key[0]) {
     rf__seek_step *e = ring_at(s, 0);
     while (e->stage < 4) step_on(s, e);
     rc = gather(s, e, by_val);
-    s->ring_head = (s->ring_head + 1) % RF__SEEK_AHEAD;
-    s->ring_n--;
+    ring_pop(s);
   } else {
     rf__seek_step *e = &s->steps[RF__SEEK_AHEAD];
     step_locate(s, e, key, false);
