@@ -14,8 +14,10 @@
  *            active operators once in topological order; after each one it
  *            broadcasts that operator's pointstamp changes (consolidated)
  *            to every other worker;
- *   idle     when none of that found anything to do: says so, and waits
- *            (spins, yields, then parks) until something arrives.
+ *   idle     when none of that found anything to do: says so, spends
+ *            idle fuel on its arrangements' merges in small slices while
+ *            nothing arrives, then waits (spins, yields, then parks)
+ *            until something does.
  *
  * Why this is safe (docs/progress.md, "Several workers"): every worker
  * counts every replica's pointstamps; a worker's own changes reach its
@@ -51,8 +53,9 @@
 
 /* Merge work granted to one operator at a time while idle, in updates
  * moved: small, so that new work waits at most that long for the worker
- * to notice it. */
-#define IDLE_FUEL ((size_t)1 << 16)
+ * to notice it (a slice of 4,096 updates takes 0.1-0.5 ms in a BFS
+ * round's traces). */
+#define IDLE_FUEL ((size_t)1 << 12)
 /* Waiting for work: pause-spins, then yields, then the worker parks. A
  * message between workers usually comes within microseconds. */
 #define SPIN_ROUNDS 2048
@@ -249,19 +252,15 @@ static void check_quiet(rf__sched *s) {
   uint64_t q = rf__atomic_load_acquire_64(&s->quiet);
   /* Compare-and-swap to the larger (release): the frontiers published
    * before (probes, views) are visible to a caller that sees it. */
-  bool raised = false;
-  while (q < seen + 1 && !raised)
-    raised = __atomic_compare_exchange_n(&s->quiet, &q, seen + 1, false, __ATOMIC_ACQ_REL,
-                                         __ATOMIC_ACQUIRE);
+  while (q < seen + 1 && !__atomic_compare_exchange_n(&s->quiet, &q, seen + 1, false,
+                                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+  }
   rf__bell_ring(&s->callers);
-  /* Parked workers merge once per quiet spell (go_idle): wake them. */
-  if (raised) s->tp->vt->wake(s->tp);
 }
 
 typedef struct idle_ctx {
   rf__sched *s;
   rf__worker *wk;
-  uint64_t quiet; /* `quiet` when the worker last merged */
 } idle_ctx;
 
 /* Work for the worker: a message, a submission, a stop or a failure. */
@@ -270,12 +269,6 @@ static bool has_work(void *ctx) {
   return c->s->tp->vt->pending(c->s->tp, c->wk->index) ||
          rf__atomic_load_acquire_64(&c->s->submitted) != c->wk->saw_submitted ||
          stopping(c->s);
-}
-
-/* Or the dataflow went quiet since the worker last merged. */
-static bool has_work_or_quiet(void *ctx) {
-  idle_ctx *c = ctx;
-  return has_work(ctx) || rf__atomic_load_acquire_64(&c->s->quiet) != c->quiet;
 }
 
 /* Merges, as long as no work comes. */
@@ -298,13 +291,17 @@ static void merge_while_idle(idle_ctx *c) {
   publish_stats(wk);
 }
 
-/* Nothing to do: says so, checks for quiet, and waits for work; merges
- * once each time the whole dataflow goes quiet. */
+/* Nothing to do: says so and checks for quiet; then merges while no work
+ * comes, and waits for work. Merging whenever it is idle, not only once
+ * the whole dataflow is quiet, puts the time a worker waits inside a round
+ * for another's progress to use: with 2 workers a BFS round has 10% of
+ * such gaps, and the merges done in them keep each trace at a few batches,
+ * where merging only on inserts leaves twice as many for every seek
+ * (benchmarks/RESULTS.md). When it parks, nothing is left to merge until
+ * new work comes: merge work only grows from inserts and frontier moves,
+ * which are work. */
 static void go_idle(rf__sched *s, rf__worker *wk) {
   worker_state *me = &s->ws[wk->index];
-  /* Read while busy: `quiet` cannot move until this worker is idle, so a
-   * later value means the dataflow went quiet after it (then it merges). */
-  uint64_t quiet_before = rf__atomic_load_acquire_64(&s->quiet);
   publish_stats(wk);
   rf__atomic_store_relaxed_64(&me->seen, wk->saw_submitted);
   /* Sequentially consistent: after the counts and `seen` (release), and
@@ -313,17 +310,12 @@ static void go_idle(rf__sched *s, rf__worker *wk) {
   (void)__atomic_fetch_add(&me->idle_gen, 1, __ATOMIC_SEQ_CST);
   rf__stat_bump(&wk->stat_idle_waits, 1);
   check_quiet(s);
-  idle_ctx c = {s, wk, quiet_before};
-  for (;;) {
-    int i = 0;
-    for (; i < SPIN_ROUNDS && !has_work_or_quiet(&c); i++) rf__atomic_pause();
-    for (int y = 0; i == SPIN_ROUNDS && y < YIELD_ROUNDS && !has_work_or_quiet(&c); y++)
-      sched_yield();
-    s->tp->vt->park(s->tp, wk->index, has_work_or_quiet, &c);
-    if (has_work(&c)) break;
-    c.quiet = rf__atomic_load_acquire_64(&s->quiet);
-    merge_while_idle(&c);
-  }
+  idle_ctx c = {s, wk};
+  merge_while_idle(&c);
+  int i = 0;
+  for (; i < SPIN_ROUNDS && !has_work(&c); i++) rf__atomic_pause();
+  for (int y = 0; i == SPIN_ROUNDS && y < YIELD_ROUNDS && !has_work(&c); y++) sched_yield();
+  s->tp->vt->park(s->tp, wk->index, has_work, &c);
   /* Busy again, before it receives or sends anything. */
   (void)__atomic_fetch_add(&me->idle_gen, 1, __ATOMIC_SEQ_CST);
 }
