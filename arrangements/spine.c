@@ -606,13 +606,17 @@ static bool merging(const rf__spine *s) {
   return false;
 }
 
-/* Spends the shared pool *fuel on merges in progress, smallest first. */
-static int spend(rf__spine *s, size_t *fuel) {
+/* Spends the shared pool *fuel on merges in progress, smallest first;
+ * sets *finished if one finished (the batch list changed). */
+static int spend(rf__spine *s, size_t *fuel, bool *finished) {
   for (uint32_t i = 0; i < s->n_levels; i++) {
     if (s->levels[i].kind != LEVEL_PAIR) continue;
     int rc = pair_work(s, &s->levels[i], fuel);
     if (rc < 0) return rc;
-    if (rc == 1) RF_FORWARD_IF_ERROR(promote(s, i));
+    if (rc == 1) {
+      *finished = true;
+      RF_FORWARD_IF_ERROR(promote(s, i));
+    }
   }
   return 0;
 }
@@ -620,14 +624,17 @@ static int spend(rf__spine *s, size_t *fuel) {
 int rf__spine_exert(rf__spine *s, size_t *fuel) {
   uint32_t lo, hi;
   size_t cost;
+  bool finished = false;
   for (;;) {
-    int rc = spend(s, fuel);
+    int rc = spend(s, fuel, &finished);
     if (rc < 0) return rc;
     if (merging(s) || !find_idle(s, &lo, &hi, &cost)) break;
     start_idle(s, lo, hi, cost);
   }
   tidy(s);
-  RF_FORWARD_IF_ERROR(publish(s));
+  /* Workers call this whenever they are idle, mostly to find nothing to
+   * do: readers on other threads get a new list only when it changed. */
+  if (finished) RF_FORWARD_IF_ERROR(publish(s));
   return rf__spine_has_work(s) ? 1 : 0;
 }
 
