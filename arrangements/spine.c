@@ -638,6 +638,51 @@ int rf__spine_exert(rf__spine *s, size_t *fuel) {
   return rf__spine_has_work(s) ? 1 : 0;
 }
 
+/* The two lowest non-empty levels, *lo < *hi: adjacent batches, the levels
+ * between them being empty. False if fewer than two levels hold a batch. */
+static bool lowest_two(const rf__spine *s, uint32_t *lo, uint32_t *hi) {
+  bool have_lo = false;
+  for (uint32_t i = 0; i < s->n_levels; i++) {
+    if (s->levels[i].kind == LEVEL_EMPTY) continue;
+    if (have_lo) {
+      *hi = i;
+      return true;
+    }
+    *lo = i;
+    have_lo = true;
+  }
+  return false;
+}
+
+/* Finishes every merge in progress, lowest level first (a finished merge
+ * that outgrows its level moves up, finishing what is there). */
+static int finish_merges(rf__spine *s) {
+  for (uint32_t i = 0; i < s->n_levels; i++) {
+    RF_FORWARD_IF_ERROR(complete_level(s, i));
+    RF_FORWARD_IF_ERROR(promote(s, i));
+  }
+  return 0;
+}
+
+int rf__spine_compact(rf__spine *s) {
+  uint32_t lo = UINT32_MAX, hi;
+  RF_FORWARD_IF_ERROR(finish_merges(s));
+  /* The two smallest batches first: each merge then costs about the
+   * batches below it, and the whole about twice the trace. */
+  while (lowest_two(s, &lo, &hi)) {
+    start_idle(s, lo, hi, 0);
+    RF_FORWARD_IF_ERROR(finish_merges(s));
+  }
+  /* One batch left: merged alone, if since has passed times it holds. */
+  if (lo < s->n_levels && s->levels[lo].kind == LEVEL_SINGLE &&
+      recompactable(s, s->levels[lo].a)) {
+    start_idle(s, lo, lo, 0);
+    RF_FORWARD_IF_ERROR(finish_merges(s));
+  }
+  tidy(s);
+  return publish(s);
+}
+
 bool rf__spine_has_work(const rf__spine *s) {
   uint32_t lo, hi;
   size_t cost;

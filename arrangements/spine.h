@@ -46,6 +46,12 @@ int rf__spine_insert(rf__spine *s, rf__batch *b);
  * RF_ENOMEM. */
 int rf__spine_exert(rf__spine *s, size_t *fuel);
 bool rf__spine_has_work(const rf__spine *s);
+/* Merges every batch into one now, whatever the cost (about twice the
+ * updates held): finishes the merges in progress, then merges the two
+ * smallest batches until one is left, its times advanced to since. Batches
+ * the readers' physical frontier has not passed yet stay pending. Returns 0
+ * or RF_ENOMEM (the batches are then as they were, or partly merged). */
+int rf__spine_compact(rf__spine *s);
 
 const rf__antichain *rf__spine_upper(const rf__spine *s);
 const rf__antichain *rf__spine_since(const rf__spine *s); /* logical compaction */

@@ -179,6 +179,16 @@ RF_API int rf_graph_step(rf_graph *g);
  * everything; with open inputs it computes everything their times allow.
  * With several workers: waits for them, as rf_graph_step. */
 RF_API int rf_graph_run(rf_graph *g);
+/* Runs the graph as rf_graph_run, then merges each arrangement's batches
+ * into one per worker, its times advanced as far as its readers allow. The
+ * engine merges batches as updates arrive, a little at a time, so after a
+ * bulk load an arrangement holds a dozen batches of very different sizes
+ * for many rounds, and every join or reduce lookup searches each of them.
+ * Compacting costs about twice the arranged updates in merge work, once
+ * (with several workers each merges its own share, in parallel); the rounds
+ * after it are faster at once. Nothing is computed and no result changes.
+ * Call it from the thread that drives the graph, after a bulk load. */
+RF_API int rf_graph_compact(rf_graph *g);
 
 /* ------------------------------------------------------------------ */
 /* Inputs                                                              */

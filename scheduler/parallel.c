@@ -78,7 +78,11 @@ typedef struct worker_state {
   uint64_t sent;     /* data and progress messages sent */
   uint64_t received; /* and received */
   uint64_t seen;     /* submissions seen when it last went idle */
-  char pad[64 - 4 * sizeof(uint64_t)];
+  /* Compactions done (rf_graph_compact): written by the worker (release,
+   * after its traces are merged and published), read by the waiting
+   * caller (acquire) and by the worker itself. */
+  uint64_t compacted;
+  char pad[64 - 5 * sizeof(uint64_t)];
 } worker_state;
 
 struct rf__sched {
@@ -101,6 +105,9 @@ struct rf__sched {
    * were found quiet (0: never). Raised by workers (compare-and-swap to
    * the larger); read by waiting callers. */
   uint64_t quiet;
+  /* Atomic: compactions asked for (rf_graph_compact, on the thread that
+   * drives the graph); read by workers going idle. */
+  uint64_t compact_asked;
   /* Atomic: rf_graph_destroy asks the workers to stop. */
   uint32_t stop;
   rf__bell callers; /* threads in rf_graph_run / rf_graph_step / rf_probe_wait */
@@ -263,12 +270,39 @@ typedef struct idle_ctx {
   rf__worker *wk;
 } idle_ctx;
 
-/* Work for the worker: a message, a submission, a stop or a failure. */
+/* A compaction asked for that this worker has not done. Acquire: pairs
+ * with the caller's sequentially consistent add. */
+static bool compaction_due(const rf__sched *s, const rf__worker *wk) {
+  return rf__atomic_load_acquire_64(&s->compact_asked) !=
+         rf__atomic_load_relaxed_64(&s->ws[wk->index].compacted);
+}
+
+/* Work for the worker: a message, a submission, a compaction, a stop or a
+ * failure. */
 static bool has_work(void *ctx) {
   idle_ctx *c = ctx;
   return c->s->tp->vt->pending(c->s->tp, c->wk->index) ||
          rf__atomic_load_acquire_64(&c->s->submitted) != c->wk->saw_submitted ||
-         stopping(c->s);
+         compaction_due(c->s, c->wk) || stopping(c->s);
+}
+
+/* Does the compactions asked for so far (rf_graph_compact): merges each of
+ * the worker's traces into one batch, then says so to the waiting caller.
+ * It runs while the worker is idle, so it sends nothing and moves no
+ * frontier; the quiet check is unaffected. */
+static void compact_if_asked(rf__sched *s, rf__worker *wk) {
+  uint64_t asked = rf__atomic_load_acquire_64(&s->compact_asked);
+  if (asked == rf__atomic_load_relaxed_64(&s->ws[wk->index].compacted)) return;
+  int rc = rf__worker_compact(wk);
+  if (rc < 0) {
+    rf__graph_fail(wk->g, rc);
+    return;
+  }
+  publish_stats(wk);
+  /* Release: the merged traces (published to views) before the count the
+   * caller waits on. */
+  rf__atomic_store_release_64(&s->ws[wk->index].compacted, asked);
+  rf__bell_ring(&s->callers);
 }
 
 /* Merges, as long as no work comes. */
@@ -310,6 +344,7 @@ static void go_idle(rf__sched *s, rf__worker *wk) {
   (void)__atomic_fetch_add(&me->idle_gen, 1, __ATOMIC_SEQ_CST);
   rf__stat_bump(&wk->stat_idle_waits, 1);
   check_quiet(s);
+  compact_if_asked(s, wk);
   idle_ctx c = {s, wk};
   merge_while_idle(&c);
   int i = 0;
@@ -464,6 +499,31 @@ int rf__sched_wait_idle(rf_graph *g, const char *fn) {
   wait_ctx w = {s, rf__atomic_load_acquire_64(&s->submitted), NULL, NULL};
   rf__bell_wait(&s->callers, wait_ready, &w);
   return rf__graph_check_running(g, fn);
+}
+
+typedef struct compact_wait {
+  rf__sched *s;
+  uint64_t target;
+} compact_wait;
+
+static bool all_compacted(void *ctx) {
+  compact_wait *w = ctx;
+  if (rf__graph_failed(w->s->g)) return true;
+  for (uint32_t i = 0; i < w->s->n; i++)
+    /* Acquire: pairs with the worker's release after it compacted. */
+    if (rf__atomic_load_acquire_64(&w->s->ws[i].compacted) < w->target) return false;
+  return true;
+}
+
+int rf__sched_compact(rf_graph *g) {
+  rf__sched *s = rf__graph_sched(g);
+  /* Sequentially consistent add, then the wake: as a submission, a parked
+   * worker's has_work sees it or the wake comes after. */
+  uint64_t target = __atomic_add_fetch(&s->compact_asked, 1, __ATOMIC_SEQ_CST);
+  s->tp->vt->wake(s->tp);
+  compact_wait w = {s, target};
+  rf__bell_wait(&s->callers, all_compacted, &w);
+  return rf__graph_check_running(g, "rf_graph_compact");
 }
 
 int rf__sched_wait_until(rf_graph *g, bool (*done)(void *), int (*stalled)(void *), void *ctx,

@@ -36,6 +36,13 @@ void rf__sched_progressed(rf_graph *g);
 /* Blocks until everything submitted so far has been processed and the
  * workers found no work, or the graph failed. 0 or the graph's error. */
 int rf__sched_wait_idle(rf_graph *g, const char *fn);
+/* Asks every worker to compact its traces when next idle
+ * (rf__worker_compact) and blocks until all did, or the graph failed. 0 or
+ * the graph's error. */
+int rf__sched_compact(rf_graph *g);
+/* Merges each trace the worker owns into one batch (rf__spine_compact), on
+ * the worker's thread. 0 or RF_ENOMEM (the graph is not failed here). */
+int rf__worker_compact(rf__worker *wk);
 /* Blocks until done(ctx), or the graph failed (its error). When the
  * workers are idle and done is still false, stalled(ctx) decides: a
  * negative error (RF_ESTALL) is returned; 0 means another thread may still

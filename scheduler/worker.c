@@ -16,6 +16,7 @@
  *
  * The scheduler knows operators only through rf__op_class (dataflow/graph.h).
  */
+#include "arrangements/spine.h"
 #include "common/error.h"
 #include "dataflow/graph.h"
 #include "scheduler/sched.h"
@@ -68,6 +69,26 @@ static int step_one_worker(rf_graph *g) {
     did = more;
   }
   return did;
+}
+
+int rf__worker_compact(rf__worker *wk) {
+  for (size_t i = 0; i < wk->n_ops; i++) {
+    rf__op *op = wk->ops[i];
+    if (!op->cls->spine) continue;
+    if (rf__spine_compact(op->cls->spine(op)) < 0)
+      return rf__error(RF_ENOMEM, "rf_graph_compact: out of memory merging an arrangement of "
+                                  "operator %s",
+                       op->cls->name);
+  }
+  return 0;
+}
+
+int rf_graph_compact(rf_graph *g) {
+  if (!g) return rf__error(RF_EINVAL, "rf_graph_compact: graph is NULL");
+  RF_FORWARD_IF_ERROR(rf_graph_run(g));
+  if (rf__graph_workers(g) > 1) return rf__sched_compact(g);
+  int rc = rf__worker_compact(rf__graph_worker(g, 0));
+  return rc < 0 ? rf__graph_fail(g, rc) : 0;
 }
 
 int rf_graph_step(rf_graph *g) {

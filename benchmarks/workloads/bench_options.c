@@ -113,6 +113,9 @@ void rfw_usage(FILE *f, const rfw_workload *wl, const char *prog) {
           "                        to the workers: round: together, when the round is\n"
           "                        waited on (buffered inputs, as dd's example flushes\n"
           "                        once a round; default); advance: at every time\n"
+          "  --compact             after round 0, merge every arrangement into one\n"
+          "                        batch a worker (rf_graph_compact) before the rounds;\n"
+          "                        the summary's compact_s says how long it took\n"
           "  --seed S              random seed (default %d)\n"
           "  --workers W           worker threads that run the dataflow, 1 to %d\n"
           "                        (default 1)\n"
@@ -210,6 +213,8 @@ int rfw_params_parse(int argc, char **argv, rfw_params *p, const char *prog, FIL
       if (!(rc = need_value(argc, argv, i, "a directory", prog, err))) p->write_inputs = argv[++i];
     } else if (strcmp(a, "--progress") == 0) {
       p->progress = true;
+    } else if (strcmp(a, "--compact") == 0) {
+      p->compact = true;
     } else if (strcmp(a, "--updates") == 0) {
       if (kind == RFW_KIND_GROUPBY) {
         rc = count_or_file(argc, argv, &i, 0, max_count, &p->updates, &p->updates_file, prog,

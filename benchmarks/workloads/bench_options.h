@@ -39,6 +39,7 @@ typedef struct rfw_params {
   uint32_t times_per_round; /* 0: one time per element */
   bool send_each_advance;   /* --send advance: inputs not buffered (rf_input_set_buffered) */
   bool progress;            /* --progress: progress lines even off a terminal */
+  bool compact;             /* --compact: rf_graph_compact after round 0 */
   const char *write_inputs; /* --write-inputs DIR */
   const char *edges_file;   /* graph: --edges FILE, the initial edges */
   const char *updates_file; /* --updates FILE (join: the left side's) */

@@ -202,7 +202,8 @@ static void print_params(run *r, uint32_t rounds) {
   fprintf(f, ",\"times_per_round\":");
   if (p->times_per_round) fprintf(f, "%" PRIu32, p->times_per_round);
   else fprintf(f, "\"element\"");
-  fprintf(f, ",\"send\":\"%s\"}", p->send_each_advance ? "advance" : "round");
+  fprintf(f, ",\"send\":\"%s\",\"compact\":%s}", p->send_each_advance ? "advance" : "round",
+          p->compact ? "true" : "false");
   if (r->wl == &rfw_workload_bfs && !rfw_params_from_files(p))
     fprintf(f, ",\"nodes\":%" PRIu32 ",\"edges\":%" PRIu64 ",\"batch\":%" PRIu32
                ",\"generator\":\"%s\"",
@@ -282,6 +283,14 @@ int rfw_bench_run(const rfw_params *p, FILE *out, FILE *err, rfw_result *res) {
   }
   double initial_s = rfw_now_s() - t_start;
   if ((status = record_round(r, res, 0, (initial_s - load_s) * 1e3, sums)) != 0) goto done;
+  double compact_s = 0;
+  if (p->compact) {
+    if ((rc = rf_graph_compact(r->g)) != 0) {
+      status = engine_fail(r, "compacting after round 0", rc);
+      goto done;
+    }
+    compact_s = rfw_now_s() - t_start - initial_s;
+  }
 
   /* Rounds 1..R. */
   double rounds_total = 0, cpu_start = rfw_cpu_s();
@@ -356,7 +365,7 @@ int rfw_bench_run(const rfw_params *p, FILE *out, FILE *err, rfw_result *res) {
           r->wl->name, p->workers);
   print_params(r, (uint32_t)n_lat);
   fprintf(out,
-          ",\"load_s\":%.3f,\"initial_s\":%.3f"
+          ",\"load_s\":%.3f,\"initial_s\":%.3f,\"compact_s\":%.3f"
           ",\"round_median_ms\":%.3f,\"round_p90_ms\":%.3f,\"round_p99_ms\":%.3f"
           ",\"round_mean_ms\":%.3f,\"round_cpu_ms\":%.3f,\"rounds_per_s\":%.2f"
           ",\"changes_per_s\":%.0f"
@@ -366,7 +375,7 @@ int rfw_bench_run(const rfw_params *p, FILE *out, FILE *err, rfw_result *res) {
           ",\"bytes_per_update\":%.1f"
           ",\"round_operator_runs\":%.1f,\"round_worker_messages\":%.1f"
           ",\"round_progress_messages\":%.1f,\"round_idle_waits\":%.1f",
-          load_s, initial_s, rfw_median(lat, n_lat), rfw_percentile(lat, n_lat, 0.90),
+          load_s, initial_s, compact_s, rfw_median(lat, n_lat), rfw_percentile(lat, n_lat, 0.90),
           rfw_percentile(lat, n_lat, 0.99), n_lat ? rounds_total * 1e3 / (double)n_lat : 0.0,
           n_lat ? rounds_cpu * 1e3 / (double)n_lat : 0.0,
           rounds_total > 0 ? (double)n_lat / rounds_total : 0.0, per_s, per_s,

@@ -3,8 +3,9 @@
  * back as RF_ENOMEM and nothing crashes or leaks (the ASan build checks the
  * leaks). For every n, the n-th allocation from the start fails, while a
  * program with iterate, join, reduce, consolidate and a view is built,
- * started and run over a few epochs; the loop ends when a run completes
- * with no allocation left to fail. After SQLite's test_malloc.c.
+ * started and run over a few epochs (compacted once, rf_graph_compact);
+ * the loop ends when a run completes with no allocation left to fail.
+ * After SQLite's test_malloc.c.
  *
  * rf_graph_destroy returns nothing: a failure inside it (for instance a
  * spine recomputing its frontiers as readers go, which it tolerates by
@@ -70,7 +71,7 @@ static int run_program(uint32_t workers) {
     if (rc == 0) rc = rf_input_advance_to(ein, t + 1);
     if (rc == 0) rc = rf_input_advance_to(rin, t + 1);
     if (rc == 0) rc = rf_probe_wait(p, t);
-    if (rc == 0) rc = rf_graph_run(g);
+    if (rc == 0) rc = t == 2 ? rf_graph_compact(g) : rf_graph_run(g);
     int seen = 0;
     if (rc == 0) rc = rf_view_scan(v, RF_TIME_LATEST, count_visit, &seen);
   }

@@ -525,6 +525,48 @@ Test(operators, one_change_per_time_and_scheduler_stats) {
   count_one_change_per_time(2);
 }
 
+/* rf_graph_compact after many small batches (one change per time): every
+ * arrangement ends as one batch per worker, the counts read the same
+ * before and after, and later changes count on top (1, 2 and 3 workers). */
+static void compact_after_small_batches(uint32_t workers) {
+  counting c = counting_graph(workers);
+  start(c.g);
+  const rf_value n = 3000, keys = 50;
+  for (rf_value i = 0; i < n; i++) {
+    upd(c.in, i % keys, i, 1);
+    cr_assert_eq(rf_input_advance_to(c.in, i + 1), 0);
+    /* Waiting now and then: one worker then also gets many batches. */
+    if (i % 100 == 99) cr_assert_eq(rf_probe_wait(c.p, i), 0, "%s", rf_last_error());
+  }
+  cr_assert_geq(rf_graph_step(c.g), 0, "%s", rf_last_error());
+  expect_counts(c.v, workers, keys, n, n - 1);
+  rf_stats before, after;
+  cr_assert_eq(rf_graph_stats(c.g, &before), 0);
+  cr_assert_eq(rf_graph_compact(c.g), 0, "%s", rf_last_error());
+  cr_assert_eq(rf_graph_stats(c.g, &after), 0);
+  /* Two arrangements (the input's and the counts'), each one batch per
+   * worker. */
+  cr_expect_leq(after.retained_batches, 2 * workers, "workers %u: %llu batches (%llu before)",
+                workers, (unsigned long long)after.retained_batches,
+                (unsigned long long)before.retained_batches);
+  cr_expect_gt(before.retained_batches, after.retained_batches, "workers %u: %llu -> %llu",
+               workers, (unsigned long long)before.retained_batches,
+               (unsigned long long)after.retained_batches);
+  cr_expect_leq(after.retained_updates, before.retained_updates);
+  expect_counts(c.v, workers, keys, n, n - 1);
+  for (rf_value i = n; i < 2 * n; i++) upd(c.in, i % keys, i, 1);
+  cr_assert_eq(rf_input_advance_to(c.in, n + 1), 0);
+  cr_assert_eq(rf_probe_wait(c.p, n), 0, "%s", rf_last_error());
+  cr_assert_geq(rf_graph_step(c.g), 0, "%s", rf_last_error());
+  expect_counts(c.v, workers, keys, 2 * n, n);
+  rf_graph_destroy(c.g);
+}
+
+Test(operators, compact_leaves_one_batch_per_arrangement_and_worker) {
+  cr_expect_eq(rf_graph_compact(NULL), RF_EINVAL);
+  for (uint32_t w = 1; w <= 3; w++) compact_after_small_batches(w);
+}
+
 /* Steps the graph from a thread that does not feed its input: with several
  * workers that waits until everything submitted so far is processed, and
  * submits nothing of the feeder's own. */

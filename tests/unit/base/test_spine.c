@@ -13,6 +13,9 @@
  *   unmerged so that cursors "through" them work, and a `through` inside a
  *   batch is RF_ESTATE; frontiers only move forward; empty batches merge
  *   away; allocation failures leave the contents intact.
+ * - Compacting on request (rf__spine_compact) leaves one batch with the
+ *   same contents, its times advanced to since, keeps apart what the
+ *   physical frontier holds apart, and loses nothing when allocation fails.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -189,6 +192,133 @@ Test(spine, compaction_keeps_accumulations_in_advance_of_since) {
     rf__reader_free(r);
     rf__spine_free(s);
   }
+}
+
+/* ---- compacting on request ------------------------------------------------ */
+
+static int64_t sum_read(rf__reader *r, const rf__antichain *through);
+
+/* Random epochs with partial fuel, so that merges are in progress. */
+static void fill_random(rf__spine *s, rf__reader *r, dense1 *model, uint64_t epochs) {
+  for (uint64_t e = 0; e < epochs; e++) {
+    int64_t rows[64][4];
+    size_t n = random_rows(rows, 64, e, model);
+    insert(s, batch_of(e, e + 1, rows, n));
+    rf__antichain ph = f1(e + 1);
+    cr_assert_eq(rf__reader_set_physical(r, &ph), 0);
+    rf__antichain_free(&ph);
+    size_t fuel = (size_t)(rand() % 50);
+    cr_assert_geq(rf__spine_exert(s, &fuel), 0);
+  }
+}
+
+Test(spine, compact_leaves_one_batch_with_the_same_contents) {
+  srand(29);
+  for (int round = 0; round < 10; round++) {
+    static dense1 model, got;
+    memset(&model, 0, sizeof model);
+    rf__spine *s = rf__spine_new(1, 1, 1);
+    cr_assert_eq(rf__spine_publish_enable(s), 0);
+    rf__reader *r = rf__spine_reader_new(s); /* logical stays {0}: no compaction */
+    fill_random(s, r, &model, (uint64_t)(1 + rand() % T));
+    cr_assert_eq(rf__spine_compact(s), 0);
+    cr_assert_eq(rf__spine_batches(s), 1, "round %d: %zu batches", round, rf__spine_batches(s));
+    cr_assert(!rf__spine_has_work(s));
+    read1(r, NULL, &got);
+    cr_assert_eq(memcmp(&model, &got, sizeof model), 0, "round %d", round);
+    /* Readers on other threads see the one batch too. */
+    rf__batch **list;
+    uint32_t n;
+    cr_assert_eq(rf__spine_snapshot(s, &list, &n), 0);
+    cr_assert_leq(n, 1);
+    for (uint32_t i = 0; i < n; i++) rf__batch_unref(list[i]);
+    rf__free(list);
+    /* Inserts go on after it as before. */
+    int64_t more[][4] = {{1, 1, T, 5}};
+    model.d[1][1][T] += 5;
+    insert(s, batch_of(rf__spine_upper(s)->t[0], T + 1, more, 1));
+    rf__antichain ph = f1(T + 1);
+    cr_assert_eq(rf__reader_set_physical(r, &ph), 0);
+    rf__antichain_free(&ph);
+    exert_all(s);
+    read1(r, NULL, &got);
+    cr_assert_eq(memcmp(&model, &got, sizeof model), 0, "round %d, after an insert", round);
+    rf__reader_free(r);
+    rf__spine_free(s);
+  }
+}
+
+Test(spine, compact_advances_times_to_since) {
+  srand(31);
+  static dense1 model, got;
+  memset(&model, 0, sizeof model);
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  rf__reader *r = rf__spine_reader_new(s);
+  fill_random(s, r, &model, T);
+  rf__antichain lg = f1(T / 2);
+  cr_assert_eq(rf__reader_set_logical(r, &lg), 0);
+  rf__antichain_free(&lg);
+  cr_assert_eq(rf__spine_compact(s), 0);
+  cr_assert_eq(rf__spine_batches(s), 1);
+  read1(r, NULL, &got);
+  check_accum1(&model, &got, T / 2);
+  /* Nothing before since is left: every time was advanced to it. */
+  for (int k = 0; k < K; k++)
+    for (int v = 0; v < V; v++)
+      for (uint64_t q = 0; q < T / 2; q++) cr_assert_eq(got.d[k][v][q], 0);
+  rf__reader_free(r);
+  rf__spine_free(s);
+}
+
+Test(spine, compact_keeps_batches_the_physical_frontier_holds_apart) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  rf__reader *r = rf__spine_reader_new(s);
+  rf__antichain p5 = f1(5), p15 = f1(15);
+  cr_assert_eq(rf__reader_set_physical(r, &p5), 0);
+  int64_t a[][4] = {{1, 0, 1, 1}, {2, 0, 3, 1}};
+  int64_t b[][4] = {{1, 0, 6, 10}}, c[][4] = {{3, 0, 12, 100}};
+  insert(s, batch_of(0, 5, a, 2));
+  insert(s, batch_of(5, 10, b, 1));
+  insert(s, batch_of(10, 15, c, 1));
+  cr_assert_eq(rf__spine_compact(s), 0);
+  cr_assert_eq(rf__spine_batches(s), 3); /* [5, 10) and [10, 15) still pending */
+  cr_assert_eq(sum_read(r, &p5), 2);
+  cr_assert_eq(rf__reader_set_physical(r, &p15), 0);
+  cr_assert_eq(rf__spine_compact(s), 0);
+  cr_assert_eq(rf__spine_batches(s), 1);
+  cr_assert_eq(sum_read(r, NULL), 112);
+  rf__reader_free(r);
+  rf__spine_free(s);
+  rf__antichain_free(&p5);
+  rf__antichain_free(&p15);
+}
+
+Test(spine, compact_under_allocation_failures_keeps_the_contents) {
+  srand(37);
+  int failures = 0;
+  for (int round = 0; round < 20; round++) {
+    static dense1 model, got;
+    memset(&model, 0, sizeof model);
+    rf__spine *s = rf__spine_new(1, 1, 1);
+    rf__reader *r = rf__spine_reader_new(s);
+    fill_random(s, r, &model, T);
+    rf__alloc_fail_after((uint64_t)(1 + rand() % 8));
+    int rc = rf__spine_compact(s);
+    rf__alloc_fail_after(0);
+    if (rc < 0) {
+      cr_assert_eq(rc, RF_ENOMEM);
+      failures++;
+    }
+    read1(r, NULL, &got);
+    cr_assert_eq(memcmp(&model, &got, sizeof model), 0, "round %d", round);
+    cr_assert_eq(rf__spine_compact(s), 0); /* a retry finishes the job */
+    cr_assert_eq(rf__spine_batches(s), 1);
+    read1(r, NULL, &got);
+    cr_assert_eq(memcmp(&model, &got, sizeof model), 0, "round %d, retried", round);
+    rf__reader_free(r);
+    rf__spine_free(s);
+  }
+  cr_assert_gt(failures, 0);
 }
 
 /* ---- logical compaction --------------------------------------------------- */
