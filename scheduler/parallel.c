@@ -14,10 +14,10 @@
  *            active operators once in topological order; after each one it
  *            broadcasts that operator's pointstamp changes (consolidated)
  *            to every other worker;
- *   idle     when none of that found anything to do: says so, spends
- *            idle fuel on its arrangements' merges in small slices while
- *            nothing arrives, then waits (spins, yields, then parks)
- *            until something does.
+ *   idle     when none of that found anything to do: says so, compacts
+ *            its arrangements if rf_graph_compact asked, spends idle fuel
+ *            on their merges in small slices while nothing arrives, then
+ *            waits (spins, yields, then parks) until something does.
  *
  * Why this is safe (docs/progress.md, "Several workers"): every worker
  * counts every replica's pointstamps; a worker's own changes reach its

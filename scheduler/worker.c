@@ -1,8 +1,8 @@
 /*
  * worker.c: the scheduler's step loop for one worker, on the calling
  * thread, and the public calls that drive a graph (rf_graph_step,
- * rf_graph_run). With several workers the workers run on their own threads
- * (parallel.c) and these calls wait for them.
+ * rf_graph_run, rf_graph_compact). With several workers the workers run on
+ * their own threads (parallel.c) and these calls wait for them.
  *
  * A step runs, in topological order, every operator that has work: queued
  * messages, a changed input frontier (progress tracking marks it active),
