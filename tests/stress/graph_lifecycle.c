@@ -18,8 +18,9 @@
  *   - a feeder thread inserts INITIAL records at time 0, then each round
  *     moves MOVES records to other keys (a removal and an insertion at the
  *     same time, sometimes also inserting and removing one record at once),
- *     advances the input, and now and then waits on the probe or steps the
- *     graph itself; it keeps its own count of every record. At the end it
+ *     advances the input, and now and then waits on the probe, steps the
+ *     graph itself or compacts it (rf_graph_compact, while the readers
+ *     read); it keeps its own count of every record. At the end it
  *     closes the input, or flushes it, or leaves that to the main thread
  *     (the handle then passes to it): with several workers, staged updates
  *     reach them when the time advances, on a flush, a close, or a wait by
@@ -304,6 +305,9 @@ static void *feeder(void *arg) {
     } else if (what == 1) {
       if ((rc = rf_graph_step(it->g)) < 0)
         fail("feeder: rf_graph_step: %s: %s", rf_err_name(rc), rf_last_error());
+    } else if (what == 2) { /* the readers meanwhile see the batches merged */
+      if ((rc = rf_graph_compact(it->g)) != 0)
+        fail("feeder: rf_graph_compact: %s: %s", rf_err_name(rc), rf_last_error());
     }
   }
   if (it->close_input) {
