@@ -638,20 +638,16 @@ int rf__spine_exert(rf__spine *s, size_t *fuel) {
   return rf__spine_has_work(s) ? 1 : 0;
 }
 
-/* The two lowest non-empty levels, *lo < *hi: adjacent batches, the levels
- * between them being empty. False if fewer than two levels hold a batch. */
-static bool lowest_two(const rf__spine *s, uint32_t *lo, uint32_t *hi) {
-  bool have_lo = false;
-  for (uint32_t i = 0; i < s->n_levels; i++) {
+/* How many levels hold a batch, counting up to two: the lowest at *lo, the
+ * next at *hi (adjacent batches, the levels between them being empty). */
+static uint32_t lowest_levels(const rf__spine *s, uint32_t *lo, uint32_t *hi) {
+  uint32_t found = 0;
+  for (uint32_t i = 0; i < s->n_levels && found < 2; i++) {
     if (s->levels[i].kind == LEVEL_EMPTY) continue;
-    if (have_lo) {
-      *hi = i;
-      return true;
-    }
-    *lo = i;
-    have_lo = true;
+    if (found++ == 0) *lo = i;
+    else *hi = i;
   }
-  return false;
+  return found;
 }
 
 /* Finishes every merge in progress, lowest level first (a finished merge
@@ -665,17 +661,16 @@ static int finish_merges(rf__spine *s) {
 }
 
 int rf__spine_compact(rf__spine *s) {
-  uint32_t lo = UINT32_MAX, hi;
+  uint32_t lo, hi;
   RF_FORWARD_IF_ERROR(finish_merges(s));
   /* The two smallest batches first: each merge then costs about the
    * batches below it, and the whole about twice the trace. */
-  while (lowest_two(s, &lo, &hi)) {
+  while (lowest_levels(s, &lo, &hi) == 2) {
     start_idle(s, lo, hi, 0);
     RF_FORWARD_IF_ERROR(finish_merges(s));
   }
   /* One batch left: merged alone, if since has passed times it holds. */
-  if (lo < s->n_levels && s->levels[lo].kind == LEVEL_SINGLE &&
-      recompactable(s, s->levels[lo].a)) {
+  if (lowest_levels(s, &lo, &hi) == 1 && recompactable(s, s->levels[lo].a)) {
     start_idle(s, lo, lo, 0);
     RF_FORWARD_IF_ERROR(finish_merges(s));
   }

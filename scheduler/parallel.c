@@ -501,13 +501,9 @@ int rf__sched_wait_idle(rf_graph *g, const char *fn) {
   return rf__graph_check_running(g, fn);
 }
 
-typedef struct compact_wait {
-  rf__sched *s;
-  uint64_t target;
-} compact_wait;
-
+/* A wait_ctx whose target is a compaction count. */
 static bool all_compacted(void *ctx) {
-  compact_wait *w = ctx;
+  wait_ctx *w = ctx;
   if (rf__graph_failed(w->s->g)) return true;
   for (uint32_t i = 0; i < w->s->n; i++)
     /* Acquire: pairs with the worker's release after it compacted. */
@@ -521,7 +517,7 @@ int rf__sched_compact(rf_graph *g) {
    * worker's has_work sees it or the wake comes after. */
   uint64_t target = __atomic_add_fetch(&s->compact_asked, 1, __ATOMIC_SEQ_CST);
   s->tp->vt->wake(s->tp);
-  compact_wait w = {s, target};
+  wait_ctx w = {s, target, NULL, NULL};
   rf__bell_wait(&s->callers, all_compacted, &w);
   return rf__graph_check_running(g, "rf_graph_compact");
 }

@@ -198,8 +198,14 @@ Test(spine, compaction_keeps_accumulations_in_advance_of_since) {
 
 static int64_t sum_read(rf__reader *r, const rf__antichain *through);
 
-/* Random epochs with partial fuel, so that merges are in progress. */
-static void fill_random(rf__spine *s, rf__reader *r, dense1 *model, uint64_t epochs) {
+/* A spine with one reader (logical frontier at the start: no compaction)
+ * after random epochs with partial fuel, so that merges are in progress;
+ * *model gets what went in. */
+static rf__spine *filled_spine(rf__reader **reader, dense1 *model, uint64_t epochs) {
+  memset(model, 0, sizeof *model);
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  cr_assert_eq(rf__spine_publish_enable(s), 0);
+  rf__reader *r = *reader = rf__spine_reader_new(s);
   for (uint64_t e = 0; e < epochs; e++) {
     int64_t rows[64][4];
     size_t n = random_rows(rows, 64, e, model);
@@ -210,17 +216,20 @@ static void fill_random(rf__spine *s, rf__reader *r, dense1 *model, uint64_t epo
     size_t fuel = (size_t)(rand() % 50);
     cr_assert_geq(rf__spine_exert(s, &fuel), 0);
   }
+  return s;
+}
+
+static void free_spine(rf__spine *s, rf__reader *r) {
+  rf__reader_free(r);
+  rf__spine_free(s);
 }
 
 Test(spine, compact_leaves_one_batch_with_the_same_contents) {
   srand(29);
   for (int round = 0; round < 10; round++) {
     static dense1 model, got;
-    memset(&model, 0, sizeof model);
-    rf__spine *s = rf__spine_new(1, 1, 1);
-    cr_assert_eq(rf__spine_publish_enable(s), 0);
-    rf__reader *r = rf__spine_reader_new(s); /* logical stays {0}: no compaction */
-    fill_random(s, r, &model, (uint64_t)(1 + rand() % T));
+    rf__reader *r;
+    rf__spine *s = filled_spine(&r, &model, (uint64_t)(1 + rand() % T));
     cr_assert_eq(rf__spine_compact(s), 0);
     cr_assert_eq(rf__spine_batches(s), 1, "round %d: %zu batches", round, rf__spine_batches(s));
     cr_assert(!rf__spine_has_work(s));
@@ -230,7 +239,7 @@ Test(spine, compact_leaves_one_batch_with_the_same_contents) {
     rf__batch **list;
     uint32_t n;
     cr_assert_eq(rf__spine_snapshot(s, &list, &n), 0);
-    cr_assert_leq(n, 1);
+    cr_assert_eq(n, rf__spine_updates(s) > 0, "round %d: %u batches published", round, n);
     for (uint32_t i = 0; i < n; i++) rf__batch_unref(list[i]);
     rf__free(list);
     /* Inserts go on after it as before. */
@@ -243,18 +252,15 @@ Test(spine, compact_leaves_one_batch_with_the_same_contents) {
     exert_all(s);
     read1(r, NULL, &got);
     cr_assert_eq(memcmp(&model, &got, sizeof model), 0, "round %d, after an insert", round);
-    rf__reader_free(r);
-    rf__spine_free(s);
+    free_spine(s, r);
   }
 }
 
 Test(spine, compact_advances_times_to_since) {
   srand(31);
   static dense1 model, got;
-  memset(&model, 0, sizeof model);
-  rf__spine *s = rf__spine_new(1, 1, 1);
-  rf__reader *r = rf__spine_reader_new(s);
-  fill_random(s, r, &model, T);
+  rf__reader *r;
+  rf__spine *s = filled_spine(&r, &model, T);
   rf__antichain lg = f1(T / 2);
   cr_assert_eq(rf__reader_set_logical(r, &lg), 0);
   rf__antichain_free(&lg);
@@ -266,8 +272,7 @@ Test(spine, compact_advances_times_to_since) {
   for (int k = 0; k < K; k++)
     for (int v = 0; v < V; v++)
       for (uint64_t q = 0; q < T / 2; q++) cr_assert_eq(got.d[k][v][q], 0);
-  rf__reader_free(r);
-  rf__spine_free(s);
+  free_spine(s, r);
 }
 
 Test(spine, compact_keeps_batches_the_physical_frontier_holds_apart) {
@@ -298,10 +303,8 @@ Test(spine, compact_under_allocation_failures_keeps_the_contents) {
   int failures = 0;
   for (int round = 0; round < 20; round++) {
     static dense1 model, got;
-    memset(&model, 0, sizeof model);
-    rf__spine *s = rf__spine_new(1, 1, 1);
-    rf__reader *r = rf__spine_reader_new(s);
-    fill_random(s, r, &model, T);
+    rf__reader *r;
+    rf__spine *s = filled_spine(&r, &model, T);
     rf__alloc_fail_after((uint64_t)(1 + rand() % 8));
     int rc = rf__spine_compact(s);
     rf__alloc_fail_after(0);
@@ -315,8 +318,7 @@ Test(spine, compact_under_allocation_failures_keeps_the_contents) {
     cr_assert_eq(rf__spine_batches(s), 1);
     read1(r, NULL, &got);
     cr_assert_eq(memcmp(&model, &got, sizeof model), 0, "round %d, retried", round);
-    rf__reader_free(r);
-    rf__spine_free(s);
+    free_spine(s, r);
   }
   cr_assert_gt(failures, 0);
 }
