@@ -43,6 +43,17 @@
  *   input (memory falls back), while a steady trickle of small batches with
  *   idle gaps never has a large batch rewritten to absorb a small one.
  *
+ *   An idle merge is work no insert asked for, so inserts do not pay for
+ *   it while they need not: insert fuel reaches it only once the updates
+ *   below its level (lower levels, pending batches, the batch coming in)
+ *   are a quarter of its level's size. From there an insert may need its
+ *   level within another quarter, and the fuel of that quarter (8 units an
+ *   update) covers the merge (at most 1.5 times the level's size), so it
+ *   still finishes before it is needed. Before that, idle time alone
+ *   advances it. (Measured: idle merges of the large batches a load leaves,
+ *   fed by every insert, made the first BFS rounds after a load with 2
+ *   workers as slow as with 1; benchmarks/RESULTS.md, session 12.)
+ *
  * Invariants
  *
  *   - Levels top-down, then pending, are contiguous in time; a PAIR's a
@@ -102,6 +113,7 @@ typedef struct level {
   rf__batch *a; /* SINGLE: the batch; PAIR: the older input */
   rf__batch *b; /* PAIR: the newer input, NULL when a is recompacted alone */
   merge *m;     /* PAIR: the merge state, NULL until the merge starts */
+  bool idle;    /* PAIR: started by idle work (start_idle), not by an insert */
 } level;
 
 struct rf__spine {
@@ -338,7 +350,7 @@ static void pair_finish(level *L, rf__batch *r) {
   merge_free(L->m);
   rf__batch_unref(L->a);
   rf__batch_unref(L->b);
-  *L = (level){LEVEL_SINGLE, r, NULL, NULL};
+  *L = (level){LEVEL_SINGLE, r, NULL, NULL, false};
 }
 
 /* a and b merged when one of them is empty: no update moves. */
@@ -410,9 +422,9 @@ static void put(rf__spine *s, uint32_t i, rf__batch *batch) {
   level *L = &s->levels[i];
   assert(L->kind != LEVEL_PAIR);
   if (L->kind == LEVEL_EMPTY)
-    *L = (level){LEVEL_SINGLE, batch, NULL, NULL};
+    *L = (level){LEVEL_SINGLE, batch, NULL, NULL, false};
   else
-    *L = (level){LEVEL_PAIR, L->a, batch, NULL};
+    *L = (level){LEVEL_PAIR, L->a, batch, NULL, false};
   note_level(s, i);
 }
 
@@ -423,7 +435,7 @@ static int lift(rf__spine *s, uint32_t i) {
   assert(i + 1 < N_LEVELS);
   RF_FORWARD_IF_ERROR(make_room(s, i + 1));
   put(s, i + 1, s->levels[i].a);
-  s->levels[i] = (level){LEVEL_EMPTY, NULL, NULL, NULL};
+  s->levels[i] = (level){LEVEL_EMPTY, NULL, NULL, NULL, false};
   return 0;
 }
 
@@ -451,11 +463,28 @@ static int roll_up(rf__spine *s, uint32_t k) {
   return 0;
 }
 
+/* Is an insert close enough to needing level i that the idle merge there
+ * must take insert fuel? Yes once the updates below level i (in the lower
+ * levels and in the pending batches from `first`, the one coming in) are a
+ * quarter of its size (see the top of the file). */
+static bool idle_merge_due(const rf__spine *s, uint32_t i, size_t first) {
+  if (i < 2) return true;
+  size_t below = 0, quarter = (size_t)1 << (i - 2);
+  for (size_t p = first; p < s->n_pending && below < quarter; p++) below += s->pending[p]->n_upds;
+  for (uint32_t j = 0; j < i && below < quarter; j++) {
+    const level *L = &s->levels[j];
+    below += (L->a ? L->a->n_upds : 0) + (L->b ? L->b->n_upds : 0);
+  }
+  return below >= quarter;
+}
+
 /* Gives each merge in progress `fuel`, largest first, so that a finished
- * merge moving up finds the level above already advanced. */
-static int apply_fuel(rf__spine *s, size_t fuel) {
+ * merge moving up finds the level above already advanced; an idle merge
+ * only when an insert may soon need its level (idle_merge_due). */
+static int apply_fuel(rf__spine *s, size_t fuel, size_t first) {
   for (uint32_t i = s->n_levels; i-- > 0;) {
     if (s->levels[i].kind != LEVEL_PAIR) continue;
+    if (s->levels[i].idle && !idle_merge_due(s, i, first)) continue;
     size_t f = fuel;
     int rc = pair_work(s, &s->levels[i], &f);
     if (rc < 0) return rc;
@@ -472,16 +501,17 @@ static void tidy(rf__spine *s) {
     if (L->kind != LEVEL_SINGLE || size_class(L->a->n_upds) >= j) continue;
     if (s->levels[j - 1].kind != LEVEL_EMPTY) continue;
     s->levels[j - 1] = *L;
-    *L = (level){LEVEL_EMPTY, NULL, NULL, NULL};
+    *L = (level){LEVEL_EMPTY, NULL, NULL, NULL, false};
   }
   while (s->n_levels > 0 && s->levels[s->n_levels - 1].kind == LEVEL_EMPTY) s->n_levels--;
 }
 
-/* Takes the batch at the front of the pending queue into the levels. On
+/* Takes pending batch i (the oldest not yet taken) into the levels. On
  * error it stays pending. */
-static int introduce(rf__spine *s, rf__batch *batch) {
+static int introduce(rf__spine *s, size_t i) {
+  rf__batch *batch = s->pending[i];
   uint32_t k = size_class(batch->n_upds);
-  RF_FORWARD_IF_ERROR(apply_fuel(s, insert_fuel(k)));
+  RF_FORWARD_IF_ERROR(apply_fuel(s, insert_fuel(k), i));
   RF_FORWARD_IF_ERROR(roll_up(s, k));
   RF_FORWARD_IF_ERROR(make_room(s, k));
   put(s, k, batch);
@@ -495,7 +525,7 @@ static int consider_merges(rf__spine *s) {
   size_t done = 0;
   int rc = 0;
   while (done < s->n_pending && rf__antichain_dominates(&s->pending[done]->upper, &s->physical)) {
-    rc = introduce(s, s->pending[done]);
+    rc = introduce(s, done);
     if (rc < 0) break;
     done++;
   }
@@ -592,12 +622,12 @@ static void start_idle(rf__spine *s, uint32_t lo, uint32_t hi, size_t cost) {
   level *H = &s->levels[hi];
   if (cost <= s->idle_credit) s->idle_credit -= cost;
   if (lo == hi) {
-    *H = (level){LEVEL_PAIR, H->a, NULL, NULL};
+    *H = (level){LEVEL_PAIR, H->a, NULL, NULL, true};
     return;
   }
   /* The levels between lo and hi are empty, so the two are adjacent. */
-  *H = (level){LEVEL_PAIR, H->a, s->levels[lo].a, NULL};
-  s->levels[lo] = (level){LEVEL_EMPTY, NULL, NULL, NULL};
+  *H = (level){LEVEL_PAIR, H->a, s->levels[lo].a, NULL, true};
+  s->levels[lo] = (level){LEVEL_EMPTY, NULL, NULL, NULL, false};
 }
 
 static bool merging(const rf__spine *s) {

@@ -642,6 +642,59 @@ Test(spine, idle_credit_never_rewrites_a_large_batch_for_a_small_one) {
   rf__spine_free(s);
 }
 
+/* Whether b is still one of the spine's batches (a merge input counts). */
+static bool holds(rf__spine *s, const rf__batch *b) {
+  rf__batch **list;
+  uint32_t n;
+  cr_assert_eq(rf__spine_snapshot(s, &list, &n), 0);
+  bool found = false;
+  for (uint32_t i = 0; i < n; i++) {
+    found |= list[i] == b;
+    rf__batch_unref(list[i]);
+  }
+  rf__free(list);
+  return found;
+}
+
+/* A batch [e, e + 1) of n updates at time e, keys from `key` up. */
+static rf__batch *batch_at(uint64_t e, int64_t key, size_t n) {
+  static int64_t rows[BIG][4];
+  cr_assert_leq(n, BIG);
+  for (size_t i = 0; i < n; i++) {
+    rows[i][0] = key + (int64_t)i;
+    rows[i][1] = 0;
+    rows[i][2] = (int64_t)e;
+    rows[i][3] = 1;
+  }
+  return batch_of(e, e + 1, rows, n);
+}
+
+Test(spine, inserts_leave_an_idle_merge_to_idle_time_until_its_level_nears) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  cr_assert_eq(rf__spine_publish_enable(s), 0);
+  rf__batch *a = big_batch(), *b = batch_at(1, BIG, BIG / 2);
+  rf__batch_ref(a);
+  rf__batch_ref(b);
+  insert(s, a); /* 10,000 updates: level 14 */
+  insert(s, b); /* 5,000: level 13 */
+  size_t fuel = 1;
+  cr_assert_eq(rf__spine_exert(s, &fuel), 1); /* starts merging a and b, barely */
+  /* Inserts of 10 updates (fuel 128 a merge each): 150 of them would
+   * have paid for the whole merge (15,000 units), but the 1,500 updates
+   * below level 14 are not a quarter of it (4,096). */
+  uint64_t e = 2;
+  for (; e < 2 + 150; e++) insert(s, batch_at(e, 2 * BIG + 10 * (int64_t)e, 10));
+  cr_assert(holds(s, a) && holds(s, b), "inserts paid for an idle merge not yet due");
+  /* From a quarter on they pay, and the merge is done before the levels
+   * below fill (8,192 updates) and an insert needs level 14. */
+  for (; e < 2 + 700; e++) insert(s, batch_at(e, 2 * BIG + 10 * (int64_t)e, 10));
+  cr_assert(!holds(s, a) && !holds(s, b), "the idle merge was not done in time");
+  cr_assert_eq(rf__spine_updates(s), BIG + BIG / 2 + 7000);
+  rf__batch_unref(a);
+  rf__batch_unref(b);
+  rf__spine_free(s);
+}
+
 /* ---- product times ---------------------------------------------------------- */
 
 enum { TE = 10 };
