@@ -132,6 +132,17 @@ static size_t random_rows(int64_t (*rows)[4], size_t max, uint64_t e, dense1 *mo
 
 /* ---- merging keeps contents --------------------------------------------- */
 
+/* Inserts a random batch [e, e + 1) (added to *model) and lets reader r
+ * see it (its physical frontier moves to e + 1). */
+static void insert_random_epoch(rf__spine *s, rf__reader *r, uint64_t e, dense1 *model) {
+  int64_t rows[64][4];
+  size_t n = random_rows(rows, 64, e, model);
+  insert(s, batch_of(e, e + 1, rows, n));
+  rf__antichain ph = f1(e + 1);
+  cr_assert_eq(rf__reader_set_physical(r, &ph), 0);
+  rf__antichain_free(&ph);
+}
+
 Test(spine, merging_keeps_the_sum_of_inserted_batches) {
   srand(17);
   for (int round = 0; round < 10; round++) {
@@ -140,12 +151,7 @@ Test(spine, merging_keeps_the_sum_of_inserted_batches) {
     rf__spine *s = rf__spine_new(1, 1, 1);
     rf__reader *r = rf__spine_reader_new(s); /* logical stays {0}: no compaction */
     for (uint64_t e = 0; e < T; e++) {
-      int64_t rows[64][4];
-      size_t n = random_rows(rows, 64, e, &model);
-      insert(s, batch_of(e, e + 1, rows, n));
-      rf__antichain ph = f1(e + 1);
-      cr_assert_eq(rf__reader_set_physical(r, &ph), 0);
-      rf__antichain_free(&ph);
+      insert_random_epoch(s, r, e, &model);
       size_t fuel = (size_t)(rand() % 200);
       cr_assert_geq(rf__spine_exert(s, &fuel), 0);
       read1(r, NULL, &got);
@@ -170,12 +176,7 @@ Test(spine, compaction_keeps_accumulations_in_advance_of_since) {
     rf__reader *r = rf__spine_reader_new(s);
     uint64_t logical = 0;
     for (uint64_t e = 0; e < T; e++) {
-      int64_t rows[64][4];
-      size_t n = random_rows(rows, 64, e, &model);
-      insert(s, batch_of(e, e + 1, rows, n));
-      rf__antichain ph = f1(e + 1);
-      cr_assert_eq(rf__reader_set_physical(r, &ph), 0);
-      rf__antichain_free(&ph);
+      insert_random_epoch(s, r, e, &model);
       if (rand() % 3 == 0) {
         logical += (uint64_t)(rand() % 6);
         if (logical > e + 1) logical = e + 1;
@@ -207,12 +208,7 @@ static rf__spine *filled_spine(rf__reader **reader, dense1 *model, uint64_t epoc
   cr_assert_eq(rf__spine_publish_enable(s), 0);
   rf__reader *r = *reader = rf__spine_reader_new(s);
   for (uint64_t e = 0; e < epochs; e++) {
-    int64_t rows[64][4];
-    size_t n = random_rows(rows, 64, e, model);
-    insert(s, batch_of(e, e + 1, rows, n));
-    rf__antichain ph = f1(e + 1);
-    cr_assert_eq(rf__reader_set_physical(r, &ph), 0);
-    rf__antichain_free(&ph);
+    insert_random_epoch(s, r, e, model);
     size_t fuel = (size_t)(rand() % 50);
     cr_assert_geq(rf__spine_exert(s, &fuel), 0);
   }
@@ -275,16 +271,24 @@ Test(spine, compact_advances_times_to_since) {
   free_spine(s, r);
 }
 
-Test(spine, compact_keeps_batches_the_physical_frontier_holds_apart) {
-  rf__spine *s = rf__spine_new(1, 1, 1);
-  rf__reader *r = rf__spine_reader_new(s);
-  rf__antichain p5 = f1(5), p15 = f1(15);
+/* Holds reader r's physical frontier at 5, then inserts [0, 5) (two
+ * updates, diff 1 each), [5, 10) (diff 10) and [10, 15) (diff 100). */
+static void insert_three_held_at_5(rf__spine *s, rf__reader *r) {
+  rf__antichain p5 = f1(5);
   cr_assert_eq(rf__reader_set_physical(r, &p5), 0);
+  rf__antichain_free(&p5);
   int64_t a[][4] = {{1, 0, 1, 1}, {2, 0, 3, 1}};
   int64_t b[][4] = {{1, 0, 6, 10}}, c[][4] = {{3, 0, 12, 100}};
   insert(s, batch_of(0, 5, a, 2));
   insert(s, batch_of(5, 10, b, 1));
   insert(s, batch_of(10, 15, c, 1));
+}
+
+Test(spine, compact_keeps_batches_the_physical_frontier_holds_apart) {
+  rf__spine *s = rf__spine_new(1, 1, 1);
+  rf__reader *r = rf__spine_reader_new(s);
+  rf__antichain p5 = f1(5), p15 = f1(15);
+  insert_three_held_at_5(s, r);
   cr_assert_eq(rf__spine_compact(s), 0);
   cr_assert_eq(rf__spine_batches(s), 3); /* [5, 10) and [10, 15) still pending */
   cr_assert_eq(sum_read(r, &p5), 2);
@@ -449,12 +453,7 @@ Test(spine, physical_frontier_keeps_batches_apart) {
   rf__spine *s = rf__spine_new(1, 1, 1);
   rf__reader *r = rf__spine_reader_new(s);
   rf__antichain p5 = f1(5), p7 = f1(7), p10 = f1(10), p15 = f1(15);
-  cr_assert_eq(rf__reader_set_physical(r, &p5), 0);
-  int64_t a[][4] = {{1, 0, 1, 1}, {2, 0, 3, 1}};
-  int64_t b[][4] = {{1, 0, 6, 10}}, c[][4] = {{3, 0, 12, 100}};
-  insert(s, batch_of(0, 5, a, 2));
-  insert(s, batch_of(5, 10, b, 1));
-  insert(s, batch_of(10, 15, c, 1));
+  insert_three_held_at_5(s, r);
   for (int i = 0; i < 5; i++) insert(s, batch_of(15 + (uint64_t)i, 16 + (uint64_t)i, NULL, 0));
   exert_all(s);
   cr_assert_geq(rf__spine_batches(s), 3);
@@ -577,17 +576,21 @@ Test(spine, exert_spends_bounded_fuel) {
 
 enum { BIG = 10000 };
 
-/* A batch at time 0 of BIG updates, one per key. */
-static rf__batch *big_batch(void) {
+/* A batch [e, e + 1) of n updates at time e, keys from `key` up. */
+static rf__batch *batch_at(uint64_t e, int64_t key, size_t n) {
   static int64_t rows[BIG][4];
-  for (int i = 0; i < BIG; i++) {
-    rows[i][0] = i;
+  cr_assert_leq(n, BIG);
+  for (size_t i = 0; i < n; i++) {
+    rows[i][0] = key + (int64_t)i;
     rows[i][1] = 0;
-    rows[i][2] = 0;
+    rows[i][2] = (int64_t)e;
     rows[i][3] = 1;
   }
-  return batch_of(0, 1, rows, BIG);
+  return batch_of(e, e + 1, rows, n);
 }
+
+/* A batch at time 0 of BIG updates, one per key. */
+static rf__batch *big_batch(void) { return batch_at(0, 0, BIG); }
 
 Test(spine, idle_merging_is_paid_for_by_input) {
   rf__spine *s = rf__spine_new(1, 1, 1);
@@ -656,18 +659,6 @@ static bool holds(rf__spine *s, const rf__batch *b) {
   return found;
 }
 
-/* A batch [e, e + 1) of n updates at time e, keys from `key` up. */
-static rf__batch *batch_at(uint64_t e, int64_t key, size_t n) {
-  static int64_t rows[BIG][4];
-  cr_assert_leq(n, BIG);
-  for (size_t i = 0; i < n; i++) {
-    rows[i][0] = key + (int64_t)i;
-    rows[i][1] = 0;
-    rows[i][2] = (int64_t)e;
-    rows[i][3] = 1;
-  }
-  return batch_of(e, e + 1, rows, n);
-}
 
 Test(spine, inserts_leave_an_idle_merge_to_idle_time_until_its_level_nears) {
   rf__spine *s = rf__spine_new(1, 1, 1);
