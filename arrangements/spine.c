@@ -82,6 +82,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "arrangements/merge.h"
+#include "arrangements/merge_board.h"
 #include "common/alloc.h"
 #include "common/atomic.h"
 #include "common/epoch.h"
@@ -100,20 +102,13 @@
 
 typedef enum { LEVEL_EMPTY, LEVEL_SINGLE, LEVEL_PAIR } level_kind;
 
-typedef struct merge {
-  rf__builder out;
-  rf__antichain since;   /* times are advanced to this frontier */
-  uint64_t floor[RF_MAX_DIM]; /* its floor (rf__antichain_floor), when it
-                                 has elements: advancing t is join(t, floor) */
-  size_t ka, va, kb, vb; /* next key and val in a and in b */
-} merge;
-
 typedef struct level {
   level_kind kind;
   rf__batch *a; /* SINGLE: the batch; PAIR: the older input */
   rf__batch *b; /* PAIR: the newer input, NULL when a is recompacted alone */
-  merge *m;     /* PAIR: the merge state, NULL until the merge starts */
+  rf__merge *m; /* PAIR: the merge, NULL until it starts (merge.h) */
   bool idle;    /* PAIR: started by idle work (start_idle), not by an insert */
+  bool offered; /* PAIR: m is on the board, or with a worker helping */
 } level;
 
 struct rf__spine {
@@ -127,10 +122,9 @@ struct rf__spine {
   size_t n_pending, pending_cap;
   rf__reader **readers;
   size_t n_readers, readers_cap;
-  uint64_t *scratch;      /* (time, diff) rows of one val during merges */
-  size_t scratch_cap;     /* in words */
   size_t idle_credit;     /* merge work idle exertion may still start */
   bool publishing;        /* readers on other threads: publish snapshots */
+  rf__merge_board *board; /* several workers: where merges are offered */
   struct snapshot *published; /* atomic: the latest batch list for them */
 };
 
@@ -167,190 +161,14 @@ static void note_level(rf__spine *s, uint32_t i) {
   if (i + 1 > s->n_levels) s->n_levels = i + 1;
 }
 
-/* ---- merging one (key, val) -------------------------------------------- */
-
-/* The updates [lo, hi) of one val of batch b (b NULL: none). */
-typedef struct run {
-  const rf__batch *b;
-  size_t lo, hi;
-} run;
-
-static size_t run_len(run r) { return r.b ? r.hi - r.lo : 0; }
-
-/* A val with at most this many updates is merged in a buffer on the
- * stack (insertion-sorted); longer ones use the spine's scratch. */
-#define VAL_STACK_ROWS 32
-
-/* Copies the run's updates into rows of (dim time words, diff), each time
- * advanced to the merge's since (see rf__time_advance). Returns the end of
- * what it wrote. */
-static inline uint64_t *fill_advanced(uint64_t *row, const merge *m, run r, uint32_t d) {
-  bool advance = m->since.n > 0;
-  for (size_t u = r.lo; r.b && u < r.hi; u++, row += d + 1) {
-    const uint64_t *t = rf__batch_time(r.b, u);
-    for (uint32_t c = 0; c < d; c++) row[c] = advance && m->floor[c] > t[c] ? m->floor[c] : t[c];
-    row[d] = (uint64_t)r.b->diffs[u];
-  }
-  return row;
-}
-
-/* Sorts n rows of w words by their first d words: insertion sort, for the
- * few updates of one val (two runs that were each sorted before their times
- * were advanced, so usually nearly in order). */
-static void sort_small(uint64_t *rows, size_t n, uint32_t w, uint32_t d) {
-  uint64_t tmp[RF_MAX_DIM + 1];
-  for (size_t i = 1; i < n; i++) {
-    uint64_t *r = rows + i * w;
-    if (rf__time_cmp(r - w, r, d) <= 0) continue;
-    memcpy(tmp, r, w * sizeof(uint64_t));
-    size_t j = i;
-    while (j > 0 && rf__time_cmp(rows + (j - 1) * w, tmp, d) > 0) {
-      memcpy(rows + j * w, rows + (j - 1) * w, w * sizeof(uint64_t));
-      j--;
-    }
-    memcpy(rows + j * w, tmp, w * sizeof(uint64_t));
-  }
-}
-
-/* Sums the diffs of equal times among n sorted rows, in place, dropping
- * zeros. Returns how many rows are left. */
-static size_t consolidate_rows(uint64_t *rows, size_t n, uint32_t d) {
-  uint32_t w = d + 1;
-  size_t out = 0;
-  for (size_t i = 0; i < n;) {
-    const uint64_t *r = rows + i * w;
-    int64_t sum = (int64_t)r[d];
-    size_t j = i + 1;
-    while (j < n && rf__time_eq(rows + j * w, r, d)) sum += (int64_t)rows[j++ * w + d];
-    if (sum != 0) {
-      uint64_t *o = rows + out * w;
-      if (o != r) memcpy(o, r, d * sizeof(uint64_t));
-      o[d] = (uint64_t)sum;
-      out++;
-    }
-    i = j;
-  }
-  return out;
-}
-
-/* 1-dim times: advancing is t -> max(t, floor), which keeps both runs
- * sorted, so one merge pass advances, sums equal times and writes the
- * consolidated (time, diff) rows. Returns how many. */
-static size_t merge_1d(uint64_t *rows, run ra, run rb, uint64_t floor) {
-  size_t i = ra.lo, j = rb.lo, ie = ra.b ? ra.hi : i, je = rb.b ? rb.hi : j, n = 0;
-  uint64_t cur = 0;
-  int64_t acc = 0;
-  while (i < ie || j < je) {
-    uint64_t ta = i < ie ? rf__batch_time(ra.b, i)[0] : 0;
-    uint64_t tb = j < je ? rf__batch_time(rb.b, j)[0] : 0;
-    ta = ta < floor ? floor : ta;
-    tb = tb < floor ? floor : tb;
-    bool take_a = i < ie && (j == je || ta <= tb);
-    uint64_t t = take_a ? ta : tb;
-    if (acc != 0 && t != cur) {
-      rows[2 * n] = cur;
-      rows[2 * n++ + 1] = (uint64_t)acc;
-    }
-    if (t != cur) acc = 0;
-    cur = t;
-    acc += take_a ? ra.b->diffs[i++] : rb.b->diffs[j++];
-  }
-  if (acc != 0) {
-    rows[2 * n] = cur;
-    rows[2 * n++ + 1] = (uint64_t)acc;
-  }
-  return n;
-}
-
-/* Merges the updates of one (key, val) from both runs into the output:
- * times advanced to the merge's since, equal times summed, zeros dropped,
- * all pushed at once (nothing if they cancel). */
-static int emit_val(rf__spine *s, merge *m, const uint64_t *key, const uint64_t *val, run ra,
-                    run rb) {
-  uint32_t d = s->dim, w = d + 1;
-  size_t n = run_len(ra) + run_len(rb);
-  uint64_t stack[VAL_STACK_ROWS * (RF_MAX_DIM + 1)];
-  uint64_t *rows = stack;
-  if (n > VAL_STACK_ROWS) {
-    if (rf__grow((void **)&s->scratch, &s->scratch_cap, n * w, sizeof(uint64_t)) < 0)
-      return rf__error(RF_ENOMEM, "rf__spine: out of memory compacting %zu updates", n);
-    rows = s->scratch;
-  }
-  size_t k;
-  if (d == 1) {
-    k = merge_1d(rows, ra, rb, m->since.n ? m->floor[0] : 0);
-  } else {
-    /* Product times: advancing can reorder times (join with since is
-     * monotone in the product order, not in the lexicographic one), so
-     * the advanced rows are sorted again before consolidating. */
-    fill_advanced(fill_advanced(rows, m, ra, d), m, rb, d);
-    if (n == 1) /* most vals: one update, nothing to order or sum */
-      return rf__builder_push_val(&m->out, key, val, rows, 1);
-    if (n <= VAL_STACK_ROWS)
-      sort_small(rows, n, w, d);
-    else if (rf__sort_rows(rows, n, w, d) < 0)
-      return rf__error(RF_ENOMEM, "rf__spine: out of memory sorting %zu updates", n);
-    k = consolidate_rows(rows, n, d);
-  }
-  return rf__builder_push_val(&m->out, key, val, rows, k);
-}
-
-static run val_run(const rf__batch *b, size_t v) {
-  return (run){b, rf__batch_upd(b, v), rf__batch_upd(b, v + 1)};
-}
-
-/* Moves past val v of key k of b. */
-static void next_val(const rf__batch *b, size_t *k, size_t *v) {
-  if (++*v == b->key_off[*k + 1]) ++*k;
-}
-
-/* Which input holds the next (key, val): -1 a, 1 b, 0 both. */
-static int next_side(const level *L, const merge *m) {
-  const rf__batch *a = L->a, *b = L->b;
-  bool ha = m->ka < a->n_keys, hb = b && m->kb < b->n_keys;
-  if (!hb) return -1;
-  if (!ha) return 1;
-  int c = rf__words_cmp(rf__batch_key(a, m->ka), rf__batch_key(b, m->kb), a->key_arity);
-  if (c == 0)
-    c = rf__words_cmp(rf__batch_val(a, m->va), rf__batch_val(b, m->vb), a->val_arity);
-  return c < 0 ? -1 : c > 0;
-}
-
-static bool merge_exhausted(const level *L) {
-  return L->m->ka >= L->a->n_keys && (!L->b || L->m->kb >= L->b->n_keys);
-}
-
-/* Merges the next (key, val) of the PAIR at L, adding the updates it read
- * to *used. */
-static int merge_step(rf__spine *s, level *L, size_t *used) {
-  merge *m = L->m;
-  int side = next_side(L, m);
-  const rf__batch *src = side <= 0 ? L->a : L->b;
-  size_t k = side <= 0 ? m->ka : m->kb, v = side <= 0 ? m->va : m->vb;
-  run ra = side <= 0 ? val_run(L->a, m->va) : (run){NULL, 0, 0};
-  run rb = side >= 0 ? val_run(L->b, m->vb) : (run){NULL, 0, 0};
-  RF_FORWARD_IF_ERROR(emit_val(s, m, rf__batch_key(src, k), rf__batch_val(src, v), ra, rb));
-  if (side <= 0) next_val(L->a, &m->ka, &m->va);
-  if (side >= 0) next_val(L->b, &m->kb, &m->vb);
-  *used += run_len(ra) + run_len(rb);
-  return 0;
-}
-
 /* ---- level states ------------------------------------------------------ */
-
-static void merge_free(merge *m) {
-  if (!m) return;
-  rf__builder_free(&m->out);
-  rf__antichain_free(&m->since);
-  rf__free(m);
-}
 
 /* The PAIR at L is done, with result r. */
 static void pair_finish(level *L, rf__batch *r) {
-  merge_free(L->m);
+  rf__merge_unref(L->m);
   rf__batch_unref(L->a);
   rf__batch_unref(L->b);
-  *L = (level){LEVEL_SINGLE, r, NULL, NULL, false};
+  *L = (level){LEVEL_SINGLE, r, NULL, NULL, false, false};
 }
 
 /* a and b merged when one of them is empty: no update moves. */
@@ -360,7 +178,10 @@ static rf__batch *joined_frame(const rf__spine *s, rf__batch *a, rf__batch *b) {
   return rf__batch_empty(s->key_arity, s->val_arity, s->dim, &a->lower, &b->upper);
 }
 
-static int merge_start(rf__spine *s, level *L) {
+/* Starts the merge of the PAIR at L, offering it to the board if the
+ * spine has one and `offer` says so. With an empty input the PAIR is done
+ * at once. */
+static int merge_start(rf__spine *s, level *L, bool offer) {
   rf__batch *a = L->a, *b = L->b;
   if (b && (a->n_upds == 0 || b->n_upds == 0)) {
     rf__batch *r = joined_frame(s, a, b);
@@ -368,52 +189,38 @@ static int merge_start(rf__spine *s, level *L) {
     pair_finish(L, r);
     return 0;
   }
-  merge *m = rf__calloc(1, sizeof *m);
-  RF_CHECK_ALLOC(m);
-  rf__builder_init(&m->out, s->key_arity, s->val_arity, s->dim);
-  rf__antichain_init(&m->since, s->dim);
-  size_t nk = a->n_keys + (b ? b->n_keys : 0), nv = a->n_vals + (b ? b->n_vals : 0);
-  size_t nu = a->n_upds + (b ? b->n_upds : 0);
-  if (rf__antichain_copy(&m->since, &s->since) < 0 ||
-      rf__builder_reserve_exact(&m->out, nk, nv, nu) < 0) {
-    merge_free(m);
-    return rf__error(RF_ENOMEM, "rf__spine: out of memory starting a merge of %zu updates", nu);
-  }
-  if (m->since.n > 0) rf__antichain_floor(&m->since, m->floor);
-  L->m = m;
+  L->m = rf__merge_new(a, b, &s->since);
+  if (!L->m) return RF_ENOMEM;
+  L->offered = offer && s->board && rf__merge_board_offer(s->board, L->m);
   return 0;
 }
 
-static int merge_finish(level *L) {
-  const rf__antichain *upper = L->b ? &L->b->upper : &L->a->upper;
-  rf__batch *r = rf__builder_done(&L->m->out, &L->a->lower, upper, &L->m->since);
-  RF_CHECK_ALLOC(r);
-  pair_finish(L, r);
-  return 0;
-}
-
-/* Spends up to *fuel on the PAIR at L (starting it if needed). Returns 1
- * when it is done (L is then SINGLE), 0 if work remains, or RF_ENOMEM. */
+/* Spends up to *fuel on the PAIR at L (starting it if needed); another
+ * worker may be in a slice of it, or have finished it. Returns 1 when it
+ * is done (L is then SINGLE), 0 if work remains, or RF_ENOMEM. */
 static int pair_work(rf__spine *s, level *L, size_t *fuel) {
   if (!L->m) {
-    RF_FORWARD_IF_ERROR(merge_start(s, L));
+    RF_FORWARD_IF_ERROR(merge_start(s, L, true));
     if (L->kind == LEVEL_SINGLE) return 1;
   }
-  while (*fuel > 0 && !merge_exhausted(L)) {
-    size_t used = 0;
-    RF_FORWARD_IF_ERROR(merge_step(s, L, &used));
-    *fuel = used >= *fuel ? 0 : *fuel - used;
-  }
-  if (!merge_exhausted(L)) return 0;
-  RF_FORWARD_IF_ERROR(merge_finish(L));
+  int rc = rf__merge_work(L->m, fuel);
+  if (rc < 0) return rc;
+  if (rc != RF_MERGE_DONE) return 0;
+  pair_finish(L, rf__merge_result(L->m));
   return 1;
 }
 
+/* Finishes the PAIR at level i, if there is one, now. */
 static int complete_level(rf__spine *s, uint32_t i) {
-  if (s->levels[i].kind != LEVEL_PAIR) return 0;
-  size_t fuel = SIZE_MAX;
-  int rc = pair_work(s, &s->levels[i], &fuel);
-  return rc < 0 ? rc : 0;
+  level *L = &s->levels[i];
+  if (L->kind != LEVEL_PAIR) return 0;
+  if (!L->m) {
+    RF_FORWARD_IF_ERROR(merge_start(s, L, false));
+    if (L->kind == LEVEL_SINGLE) return 0;
+  }
+  RF_FORWARD_IF_ERROR(rf__merge_finish(L->m));
+  pair_finish(L, rf__merge_result(L->m));
+  return 0;
 }
 
 /* Makes the batch (which is newer than everything at level i) the newest
@@ -422,9 +229,9 @@ static void put(rf__spine *s, uint32_t i, rf__batch *batch) {
   level *L = &s->levels[i];
   assert(L->kind != LEVEL_PAIR);
   if (L->kind == LEVEL_EMPTY)
-    *L = (level){LEVEL_SINGLE, batch, NULL, NULL, false};
+    *L = (level){LEVEL_SINGLE, batch, NULL, NULL, false, false};
   else
-    *L = (level){LEVEL_PAIR, L->a, batch, NULL, false};
+    *L = (level){LEVEL_PAIR, L->a, batch, NULL, false, false};
   note_level(s, i);
 }
 
@@ -435,7 +242,7 @@ static int lift(rf__spine *s, uint32_t i) {
   assert(i + 1 < N_LEVELS);
   RF_FORWARD_IF_ERROR(make_room(s, i + 1));
   put(s, i + 1, s->levels[i].a);
-  s->levels[i] = (level){LEVEL_EMPTY, NULL, NULL, NULL, false};
+  s->levels[i] = (level){LEVEL_EMPTY, NULL, NULL, NULL, false, false};
   return 0;
 }
 
@@ -480,11 +287,19 @@ static bool idle_merge_due(const rf__spine *s, uint32_t i, size_t first) {
 
 /* Gives each merge in progress `fuel`, largest first, so that a finished
  * merge moving up finds the level above already advanced; an idle merge
- * only when an insert may soon need its level (idle_merge_due). */
+ * only when an insert may soon need its level (idle_merge_due), though one
+ * a helper finished is put in place. */
 static int apply_fuel(rf__spine *s, size_t fuel, size_t first) {
   for (uint32_t i = s->n_levels; i-- > 0;) {
-    if (s->levels[i].kind != LEVEL_PAIR) continue;
-    if (s->levels[i].idle && !idle_merge_due(s, i, first)) continue;
+    const level *L = &s->levels[i];
+    if (L->kind != LEVEL_PAIR) continue;
+    if (L->idle && !idle_merge_due(s, i, first)) {
+      if (L->m && rf__merge_done(L->m)) {
+        pair_finish(&s->levels[i], rf__merge_result(L->m));
+        RF_FORWARD_IF_ERROR(promote(s, i));
+      }
+      continue;
+    }
     size_t f = fuel;
     int rc = pair_work(s, &s->levels[i], &f);
     if (rc < 0) return rc;
@@ -501,7 +316,7 @@ static void tidy(rf__spine *s) {
     if (L->kind != LEVEL_SINGLE || size_class(L->a->n_upds) >= j) continue;
     if (s->levels[j - 1].kind != LEVEL_EMPTY) continue;
     s->levels[j - 1] = *L;
-    *L = (level){LEVEL_EMPTY, NULL, NULL, NULL, false};
+    *L = (level){LEVEL_EMPTY, NULL, NULL, NULL, false, false};
   }
   while (s->n_levels > 0 && s->levels[s->n_levels - 1].kind == LEVEL_EMPTY) s->n_levels--;
 }
@@ -519,6 +334,8 @@ static int introduce(rf__spine *s, size_t i) {
   return 0;
 }
 
+static int offer_idle(rf__spine *s);
+
 /* Introduces the pending batches whose upper the physical frontier has
  * passed, oldest first. */
 static int consider_merges(rf__spine *s) {
@@ -532,6 +349,7 @@ static int consider_merges(rf__spine *s) {
   if (done > 0)
     memmove(s->pending, s->pending + done, (s->n_pending - done) * sizeof *s->pending);
   s->n_pending -= done;
+  if (rc == 0 && s->board) rc = offer_idle(s);
   return rc;
 }
 
@@ -594,6 +412,7 @@ static bool find_idle(const rf__spine *s, uint32_t *lo, uint32_t *hi, size_t *co
   bool found = false;
   for (uint32_t i = 0; i < s->n_levels; i++) {
     const level *L = &s->levels[i];
+    if (L->kind == LEVEL_PAIR) newer = NULL; /* a merge between: not adjacent */
     if (L->kind != LEVEL_SINGLE) continue;
     size_t c = newer ? pair_cost(L->a, newer) : SIZE_MAX;
     if (newer && (!found || c < *cost) && affordable(s, L->a, newer, c)) {
@@ -622,12 +441,36 @@ static void start_idle(rf__spine *s, uint32_t lo, uint32_t hi, size_t cost) {
   level *H = &s->levels[hi];
   if (cost <= s->idle_credit) s->idle_credit -= cost;
   if (lo == hi) {
-    *H = (level){LEVEL_PAIR, H->a, NULL, NULL, true};
+    *H = (level){LEVEL_PAIR, H->a, NULL, NULL, true, false};
     return;
   }
   /* The levels between lo and hi are empty, so the two are adjacent. */
-  *H = (level){LEVEL_PAIR, H->a, s->levels[lo].a, NULL, true};
-  s->levels[lo] = (level){LEVEL_EMPTY, NULL, NULL, NULL, false};
+  *H = (level){LEVEL_PAIR, H->a, s->levels[lo].a, NULL, true, false};
+  s->levels[lo] = (level){LEVEL_EMPTY, NULL, NULL, NULL, false, false};
+}
+
+/* Idle merges a spine with a board keeps on offer at once, at most. */
+#define OFFERED_IDLE_MAX 4
+
+/* With a board: starts the idle merges exert would start, and offers them,
+ * so that idle workers do them while this one is busy; at most
+ * OFFERED_IDLE_MAX at a time, and only while the board has room. */
+static int offer_idle(rf__spine *s) {
+  uint32_t lo, hi, n = 0;
+  size_t cost;
+  for (uint32_t i = 0; i < s->n_levels; i++) {
+    level *L = &s->levels[i];
+    if (L->kind != LEVEL_PAIR) continue;
+    n += L->idle;
+    /* One the board had no room for when it started: offer it again. */
+    if (L->m && !L->offered) L->offered = rf__merge_board_offer(s->board, L->m);
+  }
+  for (; n < OFFERED_IDLE_MAX && rf__merge_board_has_room(s->board) && find_idle(s, &lo, &hi, &cost); n++) {
+    start_idle(s, lo, hi, cost);
+    RF_FORWARD_IF_ERROR(merge_start(s, &s->levels[hi], true));
+    RF_FORWARD_IF_ERROR(promote(s, hi)); /* an empty input: done at once */
+  }
+  return 0;
 }
 
 static bool merging(const rf__spine *s) {
@@ -781,6 +624,8 @@ static int publish(rf__spine *s) {
   return old ? rf__epoch_retire(&old->entry, snapshot_free) : 0;
 }
 
+void rf__spine_share_merges(rf__spine *s, rf__merge_board *board) { s->board = board; }
+
 int rf__spine_publish_enable(rf__spine *s) {
   s->publishing = true;
   return publish(s);
@@ -834,14 +679,13 @@ void rf__spine_free(rf__spine *s) {
     rf__epoch_barrier();
   }
   for (uint32_t i = 0; i < N_LEVELS; i++) {
-    merge_free(s->levels[i].m);
+    rf__merge_unref(s->levels[i].m);
     rf__batch_unref(s->levels[i].a);
     rf__batch_unref(s->levels[i].b);
   }
   for (size_t i = 0; i < s->n_pending; i++) rf__batch_unref(s->pending[i]);
   rf__free(s->pending);
   rf__free(s->readers);
-  rf__free(s->scratch);
   rf__antichain_free(&s->upper);
   rf__antichain_free(&s->since);
   rf__antichain_free(&s->physical);
@@ -905,15 +749,8 @@ size_t rf__spine_batches(const rf__spine *s) {
 size_t rf__spine_bytes(const rf__spine *s) {
   size_t n = 0;
   each_batch(s, count_bytes, &n);
-  for (uint32_t i = 0; i < s->n_levels; i++) {
-    const merge *m = s->levels[i].m;
-    if (!m) continue;
-    const rf__builder *o = &m->out;
-    n += o->keys_cap * o->key_arity * sizeof(uint64_t) + o->key_off_cap * sizeof(size_t) +
-         o->vals_cap * o->val_arity * sizeof(uint64_t) +
-         (o->val_off ? (o->vals_cap + 1) * sizeof(size_t) : 0) +
-         o->upds_cap * ((o->times ? o->dim * sizeof(uint64_t) : 0) + sizeof(int64_t));
-  }
+  for (uint32_t i = 0; i < s->n_levels; i++)
+    if (s->levels[i].m) n += rf__merge_bytes(s->levels[i].m);
   return n;
 }
 

@@ -31,6 +31,7 @@
 #include "arrangements/cursor.h"
 
 typedef struct rf__spine rf__spine;
+typedef struct rf__merge_board rf__merge_board; /* merge_board.h */
 typedef struct rf__reader rf__reader;
 
 /* A new, empty spine: upper = lower = since = {(0,...,0)}. */
@@ -58,6 +59,13 @@ const rf__antichain *rf__spine_since(const rf__spine *s); /* logical compaction 
 size_t rf__spine_updates(const rf__spine *s); /* updates held in all batches */
 size_t rf__spine_batches(const rf__spine *s);
 size_t rf__spine_bytes(const rf__spine *s);   /* bytes of batch arrays */
+
+/* Several workers: from now on the spine offers the merges it starts to
+ * `board` (merge_board.h), and also starts and offers the idle merges its
+ * worker has no idle time for, so that idle workers do them; NULL stops
+ * it. The board must outlive the spine's use of it. Owning worker only,
+ * while no other worker runs. */
+void rf__spine_share_merges(rf__spine *s, rf__merge_board *board);
 
 /* Readers on other threads (live views). After rf__spine_publish_enable
  * (owning worker, before running), every change publishes an immutable list

@@ -65,6 +65,11 @@ static inline void rf__atomic_store_release_ptr(void *p, void *v) { RF__STORE((v
 static inline uint32_t rf__atomic_fas_32(uint32_t *p, uint32_t v) { return __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL); }
 static inline void *rf__atomic_fas_ptr(void *p, void *v) { return __atomic_exchange_n((void **)p, v, __ATOMIC_ACQ_REL); }
 
+/* Compare-and-swap, acquire and release on success: true if *p was old
+ * and is now new. */
+static inline bool rf__atomic_cas_32(uint32_t *p, uint32_t old, uint32_t new_) { return __atomic_compare_exchange_n(p, &old, new_, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE); }
+static inline bool rf__atomic_cas_ptr(void *p, void *old, void *new_) { return __atomic_compare_exchange_n((void **)p, &old, new_, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE); }
+
 /* Fetch-and-add, relaxed (counters): returns the value before. */
 static inline uint64_t rf__atomic_faa_relaxed_64(uint64_t *p, uint64_t d) { return __atomic_fetch_add(p, d, __ATOMIC_RELAXED); }
 static inline void rf__atomic_inc_relaxed_64(uint64_t *p) { (void)__atomic_fetch_add(p, 1, __ATOMIC_RELAXED); }
@@ -148,6 +153,25 @@ static inline void *rf__atomic_fas_ptr(void *p, void *v) {
   ck_pr_fence_atomic_load();
   ck_pr_fence_atomic_store();
   return old;
+}
+
+/* Compare-and-swap, acquire and release on success: true if *p was old
+ * and is now new. */
+static inline bool rf__atomic_cas_32(uint32_t *p, uint32_t old, uint32_t new_) {
+  ck_pr_fence_store_atomic();
+  ck_pr_fence_load_atomic();
+  bool ok = ck_pr_cas_32(p, old, new_);
+  ck_pr_fence_atomic_load();
+  ck_pr_fence_atomic_store();
+  return ok;
+}
+static inline bool rf__atomic_cas_ptr(void *p, void *old, void *new_) {
+  ck_pr_fence_store_atomic();
+  ck_pr_fence_load_atomic();
+  bool ok = ck_pr_cas_ptr(p, old, new_);
+  ck_pr_fence_atomic_load();
+  ck_pr_fence_atomic_store();
+  return ok;
 }
 
 /* Fetch-and-add, relaxed (counters): returns the value before. */

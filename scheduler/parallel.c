@@ -44,6 +44,8 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include "arrangements/merge_board.h"
+#include "arrangements/spine.h"
 #include "common/alloc.h"
 #include "common/atomic.h"
 #include "common/error.h"
@@ -51,11 +53,13 @@
 #include "scheduler/sched.h"
 #include "scheduler/transport.h"
 
-/* Merge work granted to one operator at a time while idle, in updates
- * moved: small, so that new work waits at most that long for the worker
- * to notice it (a slice of 4,096 updates takes 0.1-0.5 ms in a BFS
- * round's traces). */
-#define IDLE_FUEL ((size_t)1 << 12)
+/* Merge work done at a time while idle, for one operator or for another
+ * worker, in updates moved: small, so that new work waits at most that
+ * long for the worker to notice it. A slice of 512 updates takes 10-60 us
+ * in a BFS round's traces; the busiest worker's idle moments (waiting for
+ * another's progress) are short, a few dozen a round, and it merges in
+ * them too (benchmarks/RESULTS.md, session 13). */
+#define IDLE_FUEL ((size_t)1 << 9)
 /* Waiting for work: pause-spins, then yields, then the worker parks. A
  * message between workers usually comes within microseconds. */
 #define SPIN_ROUNDS 2048
@@ -66,6 +70,9 @@ enum { GATE_WAIT = 0, GATE_GO = 1, GATE_ABORT = 2 };
 typedef struct worker_arg {
   rf__sched *s;
   rf__worker *wk;
+  /* The merge from the board this worker is doing for another, across its
+   * idle periods (merge_board.h); the worker's own thread only. */
+  rf__merge *helping;
 } worker_arg;
 
 /* What a worker publishes for the quiet check. Atomic, all: written by
@@ -111,6 +118,9 @@ struct rf__sched {
   /* Atomic: rf_graph_destroy asks the workers to stop. */
   uint32_t stop;
   rf__bell callers; /* threads in rf_graph_run / rf_graph_step / rf_probe_wait */
+  /* Several workers: the merges workers offer to idle ones (its own
+   * threading note); NULL with one. */
+  rf__merge_board *board;
 };
 
 /* ---- Worker side -------------------------------------------------------- */
@@ -268,6 +278,7 @@ static void check_quiet(rf__sched *s) {
 typedef struct idle_ctx {
   rf__sched *s;
   rf__worker *wk;
+  worker_arg *arg;
 } idle_ctx;
 
 /* A compaction asked for that this worker has not done. Acquire: pairs
@@ -305,9 +316,15 @@ static void compact_if_asked(rf__sched *s, rf__worker *wk) {
   rf__bell_ring(&s->callers);
 }
 
-/* Merges, as long as no work comes. */
+/* Merges, as long as no work comes: first what other workers offered
+ * (they are busier: this one is idle), then its own. */
 static void merge_while_idle(idle_ctx *c) {
   rf__worker *wk = c->wk;
+  if (c->s->board) {
+    while (!has_work(c) && rf__merge_board_help(c->s->board, &c->arg->helping, IDLE_FUEL)) {
+    }
+    rf__merge_board_return(c->s->board, &c->arg->helping);
+  }
   int more = 1;
   while (more > 0 && !has_work(c)) {
     more = 0;
@@ -334,7 +351,8 @@ static void merge_while_idle(idle_ctx *c) {
  * (benchmarks/RESULTS.md). When it parks, nothing is left to merge until
  * new work comes: merge work only grows from inserts and frontier moves,
  * which are work. */
-static void go_idle(rf__sched *s, rf__worker *wk) {
+static void go_idle(rf__sched *s, worker_arg *arg) {
+  rf__worker *wk = arg->wk;
   worker_state *me = &s->ws[wk->index];
   publish_stats(wk);
   rf__atomic_store_relaxed_64(&me->seen, wk->saw_submitted);
@@ -345,7 +363,7 @@ static void go_idle(rf__sched *s, rf__worker *wk) {
   rf__stat_bump(&wk->stat_idle_waits, 1);
   check_quiet(s);
   compact_if_asked(s, wk);
-  idle_ctx c = {s, wk};
+  idle_ctx c = {s, wk, arg};
   merge_while_idle(&c);
   int i = 0;
   for (; i < SPIN_ROUNDS && !has_work(&c); i++) rf__atomic_pause();
@@ -366,7 +384,7 @@ static void *worker_main(void *arg) {
     work |= run_active(s, wk);
     flush(s, wk);
     if (work || any_active(wk)) continue;
-    go_idle(s, wk);
+    go_idle(s, (worker_arg *)arg);
   }
   return NULL;
 }
@@ -378,7 +396,25 @@ static void stop_threads(rf__sched *s) {
   s->n_started = 0;
 }
 
+/* Board slots a worker: room for a few merges of each of its traces. */
+#define BOARD_SLOTS_PER_WORKER 16
+
+/* Points every trace of every worker at the board (NULL: none). Only while
+ * no worker runs. */
+static void share_merges(rf__sched *s, rf__merge_board *board) {
+  for (uint32_t w = 0; w < s->n; w++) {
+    const rf__worker *wk = s->all[w];
+    for (size_t i = 0; i < wk->n_ops; i++)
+      if (wk->ops[i]->cls->spine) rf__spine_share_merges(wk->ops[i]->cls->spine(wk->ops[i]), board);
+  }
+}
+
 static void free_sched(rf__sched *s) {
+  if (s->board) {
+    share_merges(s, NULL);
+    for (uint32_t w = 0; s->args && w < s->n; w++) rf__merge_unref(s->args[w].helping);
+    rf__merge_board_free(s->board);
+  }
   if (s->tp) s->tp->vt->destroy(s->tp);
   rf__bell_destroy(&s->start_bell);
   rf__bell_destroy(&s->callers);
@@ -408,10 +444,13 @@ int rf__sched_start(rf_graph *g, rf__sched **out) {
   s->threads = rf__calloc(n, sizeof *s->threads);
   s->args = rf__calloc(n, sizeof *s->args);
   s->ws = rf__calloc(n, sizeof *s->ws);
-  if (!s->tp || !s->threads || !s->args || !s->ws || rf__progress_init_counts(g) < 0) {
+  if (n > 1) s->board = rf__merge_board_new(n * BOARD_SLOTS_PER_WORKER);
+  if (!s->tp || !s->threads || !s->args || !s->ws || (n > 1 && !s->board) ||
+      rf__progress_init_counts(g) < 0) {
     free_sched(s);
     return rf__error(RF_ENOMEM, "rf_graph_start: out of memory starting %u workers", n);
   }
+  if (s->board) share_merges(s, s->board);
   *out = s; /* before any thread runs: workers' sends find it through the graph */
   for (uint32_t w = 0; w < n; w++) {
     s->args[w].s = s;

@@ -16,14 +16,21 @@
  * - Compacting on request (rf__spine_compact) leaves one batch with the
  *   same contents, its times advanced to since, keeps apart what the
  *   physical frontier holds apart, and loses nothing when allocation fails.
+ * - A spine sharing its merges through a board (merge_board.h) keeps its
+ *   contents whoever does the merges, has them done by helpers while it
+ *   is never exerted (fewer batches than the same spine without), and a
+ *   helper thread merging while inserts and reads go on loses nothing.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arrangements/batcher.h"
+#include "arrangements/merge_board.h"
 #include "arrangements/spine.h"
 #include "common/alloc.h"
+#include "common/atomic.h"
 #include "rhizoflow.h"
 
 enum { K = 24, V = 3, T = 48, TI = 6 };
@@ -837,4 +844,108 @@ Test(spine, allocation_failures_keep_the_contents) {
   cr_assert_eq(memcmp(&model, &got, sizeof model), 0);
   rf__reader_free(r);
   rf__spine_free(s);
+}
+
+/* ---- merges shared through a board ---------------------------------------- */
+
+/* Helps with every merge on the board until none is left. */
+static void help_all(rf__merge_board *board) {
+  rf__merge *held = NULL;
+  while (rf__merge_board_help(board, &held, 1000)) {
+  }
+  cr_assert_null(held);
+}
+
+Test(spine, merges_offered_to_a_board_are_done_by_helpers_and_keep_the_contents) {
+  srand(43);
+  static dense1 model, got;
+  memset(&model, 0, sizeof model);
+  rf__merge_board *board = rf__merge_board_new(16);
+  /* The same batches into a spine that shares its merges and one that
+   * does not; neither is ever exerted (a busy worker). */
+  rf__spine *plain = rf__spine_new(1, 1, 1), *shared = rf__spine_new(1, 1, 1);
+  rf__spine_share_merges(shared, board);
+  rf__reader *rp = rf__spine_reader_new(plain), *rs = rf__spine_reader_new(shared);
+  rf__antichain since = f1(0);
+  size_t fewer = 0;
+  for (uint64_t e = 0; e < T; e++) {
+    int64_t rows[64][4];
+    size_t n = random_rows(rows, 64, e, &model);
+    rf__batch *x = batch_of(e, e + 1, rows, n);
+    insert(plain, rf__batch_ref(x));
+    insert(shared, x);
+    rf__antichain ph = f1(e + 1);
+    cr_assert_eq(rf__reader_set_physical(rp, &ph), 0);
+    cr_assert_eq(rf__reader_set_physical(rs, &ph), 0);
+    /* Logical frontiers trail by 4: merges compact. */
+    if (e >= 4) {
+      rf__antichain lf = f1(e - 4);
+      cr_assert_eq(rf__reader_set_logical(rp, &lf), 0);
+      cr_assert_eq(rf__reader_set_logical(rs, &lf), 0);
+      rf__antichain_free(&lf);
+    }
+    rf__antichain_free(&ph);
+    help_all(board); /* another worker's idle time */
+    read1(rs, NULL, &got);
+    check_accum1(&model, &got, e >= 4 ? e - 4 : 0);
+    fewer += rf__spine_batches(shared) < rf__spine_batches(plain);
+    cr_assert_leq(rf__spine_batches(shared), rf__spine_batches(plain) + 1,
+                  "epoch %lu: sharing left more batches", (unsigned long)e);
+  }
+  cr_assert_gt(fewer, T / 4, "helpers merged no more than inserts did (%zu epochs)", fewer);
+  /* Without the board (the graph stopped), the spine goes on alone. */
+  rf__spine_share_merges(shared, NULL);
+  rf__merge_board_free(board);
+  exert_all(shared);
+  read1(rs, NULL, &got);
+  check_accum1(&model, &got, T - 4);
+  rf__antichain_free(&since);
+  rf__reader_free(rp);
+  rf__reader_free(rs);
+  rf__spine_free(plain);
+  rf__spine_free(shared);
+}
+
+typedef struct board_helper {
+  rf__merge_board *board;
+  uint32_t stop; /* atomic: set by the inserting thread when it is done */
+} board_helper;
+
+static void *board_helper_main(void *arg) {
+  board_helper *h = arg;
+  rf__merge *held = NULL;
+  while (!rf__atomic_load_acquire_32(&h->stop))
+    if (!rf__merge_board_help(h->board, &held, 64)) rf__atomic_pause();
+  rf__merge_unref(held);
+  return NULL;
+}
+
+Test(spine, a_helper_thread_merging_while_inserts_and_reads_go_on_loses_nothing) {
+  srand(47);
+  static dense1 model, got;
+  board_helper h = {rf__merge_board_new(8), 0};
+  pthread_t t;
+  for (int round = 0; round < 4; round++) {
+    memset(&model, 0, sizeof model);
+    rf__spine *s = rf__spine_new(1, 1, 1);
+    rf__spine_share_merges(s, h.board);
+    rf__reader *r = rf__spine_reader_new(s); /* no compaction: exact sums */
+    if (round == 0) cr_assert_eq(pthread_create(&t, NULL, board_helper_main, &h), 0);
+    for (uint64_t e = 0; e < T; e++) {
+      insert_random_epoch(s, r, e, &model);
+      read1(r, NULL, &got);
+      cr_assert_eq(memcmp(&model, &got, sizeof model), 0, "round %d epoch %lu", round,
+                   (unsigned long)e);
+    }
+    /* Finishing while the helper may be in a slice waits it out. */
+    cr_assert_eq(rf__spine_compact(s), 0);
+    cr_assert_leq(rf__spine_batches(s), 1);
+    read1(r, NULL, &got);
+    cr_assert_eq(memcmp(&model, &got, sizeof model), 0);
+    rf__reader_free(r);
+    rf__spine_free(s); /* merges still on the board outlive it */
+  }
+  rf__atomic_store_release_32(&h.stop, 1);
+  pthread_join(t, NULL);
+  rf__merge_board_free(h.board);
 }
