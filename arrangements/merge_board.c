@@ -52,10 +52,13 @@ void rf__merge_board_free(rf__merge_board *b) {
 /* Puts m (a reference the caller gives up) in an empty slot; false if
  * none is empty. */
 static bool place(rf__merge_board *b, rf__merge *m) {
+  /* Read before the slot is filled: from then on a taker may finish and
+   * free m. */
+  uint64_t left = rf__merge_left(m);
   for (uint32_t i = 0; i < b->n; i++) {
     if (rf__atomic_load_relaxed_ptr(&b->slot[i]) || !rf__atomic_cas_ptr(&b->slot[i], NULL, m))
       continue;
-    rf__atomic_store_relaxed_64(&b->left[i], rf__merge_left(m));
+    rf__atomic_store_relaxed_64(&b->left[i], left);
     return true;
   }
   return false;
