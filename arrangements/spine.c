@@ -24,8 +24,9 @@
  *   A merge walks both inputs one (key, val) at a time, advances every time
  *   to the spine's logical `since` (captured when the merge starts), sums
  *   the diffs of equal times and drops zeros, so vals and keys that cancel
- *   out disappear (logical compaction). Merges with an empty input cost
- *   O(1): the other batch is reframed under the joint frontiers.
+ *   out disappear (logical compaction; merge.c does it). Merges with an
+ *   empty input cost O(1): the other batch is reframed under the joint
+ *   frontiers.
  *
  *   Batches whose upper the readers' physical frontier has not passed wait,
  *   unmerged, in the pending queue (physical compaction); they enter the
@@ -54,6 +55,15 @@
  *   fed by every insert, made the first BFS rounds after a load with 2
  *   workers as slow as with 1; benchmarks/RESULTS.md, session 12.)
  *
+ *   With several workers a spine has a merge board (merge_board.h): it
+ *   offers every merge it starts there, and after each insert starts the
+ *   idle merges exert would start (up to OFFERED_IDLE_MAX) and offers
+ *   them, since its worker may never be idle. Idle workers do slices of
+ *   them (merge.h: one thread at a time, by a claim). The spine alone
+ *   touches its levels: it skips a merge another worker is in a slice of,
+ *   waits such a slice out when it needs the level (rf__merge_finish),
+ *   and puts a helper's result in place at its next insert or exert.
+ *
  * Invariants
  *
  *   - Levels top-down, then pending, are contiguous in time; a PAIR's a
@@ -73,7 +83,7 @@
  *
  * Threads: rf__spine_* and rf__reader_* run on the worker owning the spine
  * (the arrange operator writes, its readers set frontiers and open cursors
- * there). A cursor holds its own batch references and may then be used on
+ * there); only the merges it offered are worked on by other workers. A cursor holds its own batch references and may then be used on
  * any thread, whatever the spine merges meanwhile.
  */
 #include "arrangements/spine.h"

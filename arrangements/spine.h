@@ -20,7 +20,9 @@
  *
  * Threads: the writer and the readers' frontier calls run on the owning
  * worker. Cursors hold batch references and may be used after the spine
- * merges (a later version shares them with other threads via ck_epoch).
+ * merges; rf__spine_snapshot gives readers on other threads the batch
+ * list (ck_epoch). Merges offered to a board (rf__spine_share_merges) are
+ * done in part by other workers.
  */
 #ifndef RF_ARRANGEMENTS_SPINE_H
 #define RF_ARRANGEMENTS_SPINE_H

@@ -16,7 +16,9 @@
  *            to every other worker;
  *   idle     when none of that found anything to do: says so, compacts
  *            its arrangements if rf_graph_compact asked, spends idle fuel
- *            on their merges in small slices while nothing arrives, then
+ *            in small slices while nothing arrives, first on the merges
+ *            other workers offered on the merge board (they are the busy
+ *            ones; arrangements/merge_board.h), then on its own, then
  *            waits (spins, yields, then parks) until something does.
  *
  * Why this is safe (docs/progress.md, "Several workers"): every worker
