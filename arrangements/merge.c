@@ -57,6 +57,9 @@ struct rf__merge {
   /* Atomic, relaxed: total - read as of the last slice, for helpers that
    * pick the smallest merge on offer (a hint, read without a claim). */
   uint64_t left;
+  /* Atomic, relaxed: the board slot it was last placed in (a hint for
+   * withdrawing it: merge_board.c). */
+  uint32_t slot;
 };
 
 /* ---- merging one (key, val) -------------------------------------------- */
@@ -339,6 +342,9 @@ rf__batch *rf__merge_result(rf__merge *m) {
 }
 
 size_t rf__merge_bytes(const rf__merge *m) { return m->bytes; }
+
+uint32_t rf__merge_slot(const rf__merge *m) { return rf__atomic_load_relaxed_32(&m->slot); }
+void rf__merge_set_slot(rf__merge *m, uint32_t slot) { rf__atomic_store_relaxed_32(&m->slot, slot); }
 
 size_t rf__merge_left(const rf__merge *m) {
   return (size_t)rf__atomic_load_relaxed_64(&m->left);

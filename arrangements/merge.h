@@ -62,5 +62,9 @@ size_t rf__merge_bytes(const rf__merge *m);
 /* Input updates still to merge, as of the last slice (any thread: a hint
  * that another thread's slice may be making stale). */
 size_t rf__merge_left(const rf__merge *m);
+/* The board slot the merge was last placed in (merge_board.c's hint for
+ * withdrawing it; any thread). */
+uint32_t rf__merge_slot(const rf__merge *m);
+void rf__merge_set_slot(rf__merge *m, uint32_t slot);
 
 #endif

@@ -5,7 +5,9 @@
  * Design
  *
  *   Offering scans for an empty slot and claims it with a compare-and-swap
- *   (release: the merge's setup is visible to the taker). Taking scans for
+ *   (release: the merge's setup is visible to the taker); the merge notes
+ *   the slot first, so that its owner can withdraw it once it finished it
+ *   itself, and the board does not fill up with merges nobody needs. Taking scans for
  *   a full slot and exchanges it with NULL (acquire): exactly one taker
  *   gets each offer, with the board's reference. A taker never reads a
  *   merge before it owns that reference, so a slot reused for a new merge
@@ -56,12 +58,21 @@ static bool place(rf__merge_board *b, rf__merge *m) {
    * free m. */
   uint64_t left = rf__merge_left(m);
   for (uint32_t i = 0; i < b->n; i++) {
-    if (rf__atomic_load_relaxed_ptr(&b->slot[i]) || !rf__atomic_cas_ptr(&b->slot[i], NULL, m))
-      continue;
+    if (rf__atomic_load_relaxed_ptr(&b->slot[i])) continue;
+    rf__merge_set_slot(m, i); /* before: once placed, m may be freed */
+    if (!rf__atomic_cas_ptr(&b->slot[i], NULL, m)) continue;
     rf__atomic_store_relaxed_64(&b->left[i], left);
     return true;
   }
   return false;
+}
+
+void rf__merge_board_withdraw(rf__merge_board *b, rf__merge *m) {
+  /* The caller's own reference keeps m alive, so no other merge can be
+   * at its address: a slot that still holds m holds the board's
+   * reference to this merge. */
+  uint32_t i = rf__merge_slot(m);
+  if (i < b->n && rf__atomic_cas_ptr(&b->slot[i], m, NULL)) rf__merge_unref(m);
 }
 
 bool rf__merge_board_offer(rf__merge_board *b, rf__merge *m) {

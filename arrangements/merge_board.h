@@ -7,17 +7,19 @@
  * seldom idle, so its traces get only the merges inserts pay for, while
  * the other merges its own in the gaps: the busy worker's seeks then read
  * about twice as many batches and it stays the slower one (measured:
- * benchmarks/RESULTS.md, session 13). A spine with a board offers every
- * merge it starts; an idle worker takes one and does it in slices between
- * checks for work of its own, while the owner goes on (it still gives the
- * merge insert fuel when it gets the claim, and finishes it itself when it
- * needs the level: merge.h).
+ * benchmarks/RESULTS.md, session 13). A spine with a board starts the
+ * idle merges its worker has no idle time for and offers them; an idle
+ * worker takes the one with the least work left and does it in slices
+ * between checks for work of its own, while the owner goes on (it
+ * finishes the merge itself if it needs the level first, and then
+ * withdraws it: merge.h, spine.c).
  *
  * The board is a fixed array of slots, each NULL or a merge reference.
- * Threads: any worker offers (compare-and-swap NULL -> merge) and takes
- * (exchange with NULL), so a merge is taken by one worker only; nothing
- * else touches the slots while workers run. A taken merge stays with its
- * helper across idle periods until done.
+ * Threads: any worker offers (compare-and-swap NULL -> merge), takes
+ * (exchange with NULL) or withdraws its own (compare-and-swap merge ->
+ * NULL), so each offer is taken by one worker only; nothing else touches
+ * the slots while workers run. A helper holds what it took through one
+ * idle period and then puts it back.
  */
 #ifndef RF_ARRANGEMENTS_MERGE_BOARD_H
 #define RF_ARRANGEMENTS_MERGE_BOARD_H
@@ -36,6 +38,9 @@ void rf__merge_board_free(rf__merge_board *b);
 /* Offers m to the board (taking a reference); false, and nothing taken,
  * when every slot is full. */
 bool rf__merge_board_offer(rf__merge_board *b, rf__merge *m);
+/* Takes m off the board if it is still there, waiting (its owner, holding
+ * a reference, finished it itself or no longer needs it). */
+void rf__merge_board_withdraw(rf__merge_board *b, rf__merge *m);
 /* Can an offer succeed now? (A hint: another worker may fill the slot.) */
 bool rf__merge_board_has_room(const rf__merge_board *b);
 

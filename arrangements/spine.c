@@ -55,10 +55,11 @@
  *   fed by every insert, made the first BFS rounds after a load with 2
  *   workers as slow as with 1; benchmarks/RESULTS.md, session 12.)
  *
- *   With several workers a spine has a merge board (merge_board.h): it
- *   offers every merge it starts there, and after each insert starts the
- *   idle merges exert would start (up to OFFERED_IDLE_MAX) and offers
- *   them, since its worker may never be idle. Idle workers do slices of
+ *   With several workers a spine has a merge board (merge_board.h): after
+ *   each insert it starts the idle merges exert would start (up to
+ *   OFFERED_IDLE_MAX) and offers them there, since its worker may never be
+ *   idle. (Merges inserts start are not offered: insert fuel does them
+ *   soon anyway, and helpers' scarce idle time went to them instead.) Idle workers do slices of
  *   them (merge.h: one thread at a time, by a claim). The spine alone
  *   touches its levels: it skips a merge another worker is in a slice of,
  *   waits such a slice out when it needs the level (rf__merge_finish),
@@ -173,9 +174,15 @@ static void note_level(rf__spine *s, uint32_t i) {
 
 /* ---- level states ------------------------------------------------------ */
 
-/* The PAIR at L is done, with result r. */
-static void pair_finish(level *L, rf__batch *r) {
+/* Drops the level's merge, taking it off the board if it is still there. */
+static void drop_merge(rf__spine *s, level *L) {
+  if (L->m && L->offered && s->board) rf__merge_board_withdraw(s->board, L->m);
   rf__merge_unref(L->m);
+}
+
+/* The PAIR at L is done, with result r. */
+static void pair_finish(rf__spine *s, level *L, rf__batch *r) {
+  drop_merge(s, L);
   rf__batch_unref(L->a);
   rf__batch_unref(L->b);
   *L = (level){LEVEL_SINGLE, r, NULL, NULL, false, false};
@@ -196,7 +203,7 @@ static int merge_start(rf__spine *s, level *L, bool offer) {
   if (b && (a->n_upds == 0 || b->n_upds == 0)) {
     rf__batch *r = joined_frame(s, a, b);
     RF_CHECK_ALLOC(r);
-    pair_finish(L, r);
+    pair_finish(s, L, r);
     return 0;
   }
   L->m = rf__merge_new(a, b, &s->since);
@@ -210,13 +217,13 @@ static int merge_start(rf__spine *s, level *L, bool offer) {
  * is done (L is then SINGLE), 0 if work remains, or RF_ENOMEM. */
 static int pair_work(rf__spine *s, level *L, size_t *fuel) {
   if (!L->m) {
-    RF_FORWARD_IF_ERROR(merge_start(s, L, true));
+    RF_FORWARD_IF_ERROR(merge_start(s, L, L->idle));
     if (L->kind == LEVEL_SINGLE) return 1;
   }
   int rc = rf__merge_work(L->m, fuel);
   if (rc < 0) return rc;
   if (rc != RF_MERGE_DONE) return 0;
-  pair_finish(L, rf__merge_result(L->m));
+  pair_finish(s, L, rf__merge_result(L->m));
   return 1;
 }
 
@@ -229,7 +236,7 @@ static int complete_level(rf__spine *s, uint32_t i) {
     if (L->kind == LEVEL_SINGLE) return 0;
   }
   RF_FORWARD_IF_ERROR(rf__merge_finish(L->m));
-  pair_finish(L, rf__merge_result(L->m));
+  pair_finish(s, L, rf__merge_result(L->m));
   return 0;
 }
 
@@ -305,7 +312,7 @@ static int apply_fuel(rf__spine *s, size_t fuel, size_t first) {
     if (L->kind != LEVEL_PAIR) continue;
     if (L->idle && !idle_merge_due(s, i, first)) {
       if (L->m && rf__merge_done(L->m)) {
-        pair_finish(&s->levels[i], rf__merge_result(L->m));
+        pair_finish(s, &s->levels[i], rf__merge_result(L->m));
         RF_FORWARD_IF_ERROR(promote(s, i));
       }
       continue;
@@ -689,7 +696,7 @@ void rf__spine_free(rf__spine *s) {
     rf__epoch_barrier();
   }
   for (uint32_t i = 0; i < N_LEVELS; i++) {
-    rf__merge_unref(s->levels[i].m);
+    drop_merge(s, &s->levels[i]);
     rf__batch_unref(s->levels[i].a);
     rf__batch_unref(s->levels[i].b);
   }

@@ -62,10 +62,9 @@ size_t rf__spine_updates(const rf__spine *s); /* updates held in all batches */
 size_t rf__spine_batches(const rf__spine *s);
 size_t rf__spine_bytes(const rf__spine *s);   /* bytes of batch arrays */
 
-/* Several workers: from now on the spine offers the merges it starts to
- * `board` (merge_board.h), and also starts and offers the idle merges its
- * worker has no idle time for, so that idle workers do them; NULL stops
- * it. The board must outlive the spine's use of it. Owning worker only,
+/* Several workers: from now on the spine starts the idle merges its
+ * worker has no idle time for and offers them to `board` (merge_board.h),
+ * so that idle workers do them; NULL stops it. The board must outlive the spine's use of it. Owning worker only,
  * while no other worker runs. */
 void rf__spine_share_merges(rf__spine *s, rf__merge_board *board);
 

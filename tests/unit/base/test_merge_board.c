@@ -7,8 +7,8 @@
  *   while its owner also works on it, gives the same batch as one done at
  *   once: every (key, val, time) summed, times advanced to since.
  * - Helpers take the offer with the least work left first; a full board
- *   refuses offers; a merge found done is dropped; nothing offered means
- *   nothing done.
+ *   refuses offers; a merge found done is dropped, and one its owner
+ *   finished can be withdrawn; nothing offered means nothing done.
  * - An allocation failure in a helper's slice leaves the merge to its
  *   owner, whose own finish then succeeds.
  * - Two helper threads and an owner thread working on the same merges at
@@ -240,6 +240,30 @@ Test(merge_board, an_allocation_failure_in_a_helper_leaves_the_merge_to_its_owne
   rf__batch_unref(got);
   rf__batch_unref(want);
   rf__merge_unref(m);
+  rf__merge_board_free(board);
+  rf__batch_unref(a);
+  rf__batch_unref(b);
+  rf__antichain_free(&since);
+}
+
+Test(merge_board, an_owner_withdraws_a_merge_it_finished_itself) {
+  srand(9);
+  rf__antichain since = f1(0);
+  rf__merge_board *board = rf__merge_board_new(1);
+  rf__batch *a, *b;
+  random_pair(100, &a, &b);
+  rf__merge *m = rf__merge_new(a, b, &since);
+  cr_assert(rf__merge_board_offer(board, m));
+  cr_assert_not(rf__merge_board_has_room(board));
+  cr_assert_eq(rf__merge_finish(m), RF_MERGE_DONE);
+  rf__merge_board_withdraw(board, m);
+  cr_assert(rf__merge_board_has_room(board), "the finished merge still holds its slot");
+  rf__merge *held = NULL;
+  cr_assert_eq(rf__merge_board_help(board, &held, SIZE_MAX), 0);
+  /* Withdrawing what is no longer on the board changes nothing. */
+  rf__merge_board_withdraw(board, m);
+  rf__batch_unref(rf__merge_result(m));
+  rf__merge_unref(m); /* the last reference: the board took its own back */
   rf__merge_board_free(board);
   rf__batch_unref(a);
   rf__batch_unref(b);
