@@ -343,8 +343,12 @@ rf__batch *rf__merge_result(rf__merge *m) {
 
 size_t rf__merge_bytes(const rf__merge *m) { return m->bytes; }
 
-uint32_t rf__merge_slot(const rf__merge *m) { return rf__atomic_load_relaxed_32(&m->slot); }
-void rf__merge_set_slot(rf__merge *m, uint32_t slot) { rf__atomic_store_relaxed_32(&m->slot, slot); }
+uint32_t rf__merge_slot(const rf__merge *m) {
+  return rf__atomic_load_relaxed_32(&m->slot);
+}
+void rf__merge_set_slot(rf__merge *m, uint32_t slot) {
+  rf__atomic_store_relaxed_32(&m->slot, slot);
+}
 
 size_t rf__merge_left(const rf__merge *m) {
   return (size_t)rf__atomic_load_relaxed_64(&m->left);

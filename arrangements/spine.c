@@ -59,11 +59,12 @@
  *   each insert it starts the idle merges exert would start (up to
  *   OFFERED_IDLE_MAX) and offers them there, since its worker may never be
  *   idle. (Merges inserts start are not offered: insert fuel does them
- *   soon anyway, and helpers' scarce idle time went to them instead.) Idle workers do slices of
- *   them (merge.h: one thread at a time, by a claim). The spine alone
- *   touches its levels: it skips a merge another worker is in a slice of,
- *   waits such a slice out when it needs the level (rf__merge_finish),
- *   and puts a helper's result in place at its next insert or exert.
+ *   soon anyway, and helpers' scarce idle time went to them instead.)
+ *   Idle workers do slices of them (merge.h: one thread at a time, by a
+ *   claim). The spine alone touches its levels: it skips a merge another
+ *   worker is in a slice of, waits such a slice out when it needs the
+ *   level (rf__merge_finish), puts a helper's result in place at its next
+ *   insert or exert, and withdraws from the board what it finished itself.
  *
  * Invariants
  *
@@ -84,8 +85,9 @@
  *
  * Threads: rf__spine_* and rf__reader_* run on the worker owning the spine
  * (the arrange operator writes, its readers set frontiers and open cursors
- * there); only the merges it offered are worked on by other workers. A cursor holds its own batch references and may then be used on
- * any thread, whatever the spine merges meanwhile.
+ * there); only the merges it offered are worked on by other workers. A
+ * cursor holds its own batch references and may then be used on any
+ * thread, whatever the spine merges meanwhile.
  */
 #include "arrangements/spine.h"
 
@@ -482,7 +484,9 @@ static int offer_idle(rf__spine *s) {
     /* One the board had no room for when it started: offer it again. */
     if (L->m && !L->offered) L->offered = rf__merge_board_offer(s->board, L->m);
   }
-  for (; n < OFFERED_IDLE_MAX && rf__merge_board_has_room(s->board) && find_idle(s, &lo, &hi, &cost); n++) {
+  for (; n < OFFERED_IDLE_MAX && rf__merge_board_has_room(s->board) &&
+         find_idle(s, &lo, &hi, &cost);
+       n++) {
     start_idle(s, lo, hi, cost);
     RF_FORWARD_IF_ERROR(merge_start(s, &s->levels[hi], true));
     RF_FORWARD_IF_ERROR(promote(s, hi)); /* an empty input: done at once */

@@ -63,9 +63,10 @@ size_t rf__spine_batches(const rf__spine *s);
 size_t rf__spine_bytes(const rf__spine *s);   /* bytes of batch arrays */
 
 /* Several workers: from now on the spine starts the idle merges its
- * worker has no idle time for and offers them to `board` (merge_board.h),
- * so that idle workers do them; NULL stops it. The board must outlive the spine's use of it. Owning worker only,
- * while no other worker runs. */
+ * worker has no idle time for and offers them to `board`
+ * (merge_board.h), so that idle workers do them; NULL stops it. The board
+ * must outlive the spine's use of it. Owning worker only, while no other
+ * worker runs. */
 void rf__spine_share_merges(rf__spine *s, rf__merge_board *board);
 
 /* Readers on other threads (live views). After rf__spine_publish_enable

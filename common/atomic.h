@@ -67,8 +67,13 @@ static inline void *rf__atomic_fas_ptr(void *p, void *v) { return __atomic_excha
 
 /* Compare-and-swap, acquire and release on success: true if *p was old
  * and is now new. */
-static inline bool rf__atomic_cas_32(uint32_t *p, uint32_t old, uint32_t new_) { return __atomic_compare_exchange_n(p, &old, new_, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE); }
-static inline bool rf__atomic_cas_ptr(void *p, void *old, void *new_) { return __atomic_compare_exchange_n((void **)p, &old, new_, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE); }
+static inline bool rf__atomic_cas_32(uint32_t *p, uint32_t old, uint32_t new_) {
+  return __atomic_compare_exchange_n(p, &old, new_, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+static inline bool rf__atomic_cas_ptr(void *p, void *old, void *new_) {
+  return __atomic_compare_exchange_n((void **)p, &old, new_, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE);
+}
 
 /* Fetch-and-add, relaxed (counters): returns the value before. */
 static inline uint64_t rf__atomic_faa_relaxed_64(uint64_t *p, uint64_t d) { return __atomic_fetch_add(p, d, __ATOMIC_RELAXED); }
