@@ -215,59 +215,70 @@ Test(merge_board, a_full_board_refuses_offers_and_drops_done_merges) {
   rf__antichain_free(&since);
 }
 
+/* One merge of a random pair offered on a board of `slots` slots, with the
+ * merge of the pair done at once to compare with. */
+typedef struct offered {
+  rf__antichain since;
+  rf__merge_board *board;
+  rf__batch *a, *b, *want;
+  rf__merge *m;
+} offered;
+
+static void offered_init(offered *o, size_t n, uint32_t slots) {
+  o->since = f1(0);
+  o->board = rf__merge_board_new(slots);
+  random_pair(n, &o->a, &o->b);
+  o->want = merged_at_once(o->a, o->b, &o->since);
+  o->m = rf__merge_new(o->a, o->b, &o->since);
+  cr_assert(rf__merge_board_offer(o->board, o->m));
+}
+
+/* The owner's result is the merge done at once. Frees everything. */
+static void offered_check_and_free(offered *o) {
+  cr_assert(rf__merge_done(o->m));
+  rf__batch *got = rf__merge_result(o->m);
+  assert_same_batch(o->want, got);
+  rf__batch_unref(got);
+  rf__merge_unref(o->m);
+  rf__merge_board_free(o->board);
+  rf__batch_unref(o->want);
+  rf__batch_unref(o->a);
+  rf__batch_unref(o->b);
+  rf__antichain_free(&o->since);
+}
+
 Test(merge_board, an_allocation_failure_in_a_helper_leaves_the_merge_to_its_owner) {
   srand(11);
-  rf__antichain since = f1(0);
-  rf__merge_board *board = rf__merge_board_new(2);
-  rf__batch *a, *b;
-  random_pair(300, &a, &b);
-  rf__batch *want = merged_at_once(a, b, &since);
-  rf__merge *m = rf__merge_new(a, b, &since);
-  cr_assert(rf__merge_board_offer(board, m));
+  offered o;
+  offered_init(&o, 300, 2);
   /* The slice that would build the result fails to allocate it. */
   uint64_t before = rf__alloc_injected_failures();
   rf__merge *held = NULL;
   rf__alloc_fail_after(1);
-  cr_assert_eq(rf__merge_board_help(board, &held, SIZE_MAX), 1);
+  cr_assert_eq(rf__merge_board_help(o.board, &held, SIZE_MAX), 1);
   rf__alloc_fail_after(0);
   cr_assert_gt(rf__alloc_injected_failures(), before);
   cr_assert_null(held);
-  cr_assert_not(rf__merge_done(m));
-  cr_assert_eq(rf__merge_board_help(board, &held, SIZE_MAX), 0, "the failed merge stayed on offer");
-  cr_assert_eq(rf__merge_finish(m), RF_MERGE_DONE);
-  rf__batch *got = rf__merge_result(m);
-  assert_same_batch(want, got);
-  rf__batch_unref(got);
-  rf__batch_unref(want);
-  rf__merge_unref(m);
-  rf__merge_board_free(board);
-  rf__batch_unref(a);
-  rf__batch_unref(b);
-  rf__antichain_free(&since);
+  cr_assert_not(rf__merge_done(o.m));
+  cr_assert_eq(rf__merge_board_help(o.board, &held, SIZE_MAX), 0,
+               "the failed merge stayed on offer");
+  cr_assert_eq(rf__merge_finish(o.m), RF_MERGE_DONE);
+  offered_check_and_free(&o);
 }
 
 Test(merge_board, an_owner_withdraws_a_merge_it_finished_itself) {
   srand(9);
-  rf__antichain since = f1(0);
-  rf__merge_board *board = rf__merge_board_new(1);
-  rf__batch *a, *b;
-  random_pair(100, &a, &b);
-  rf__merge *m = rf__merge_new(a, b, &since);
-  cr_assert(rf__merge_board_offer(board, m));
-  cr_assert_not(rf__merge_board_has_room(board));
-  cr_assert_eq(rf__merge_finish(m), RF_MERGE_DONE);
-  rf__merge_board_withdraw(board, m);
-  cr_assert(rf__merge_board_has_room(board), "the finished merge still holds its slot");
+  offered o;
+  offered_init(&o, 100, 1);
+  cr_assert_not(rf__merge_board_has_room(o.board));
+  cr_assert_eq(rf__merge_finish(o.m), RF_MERGE_DONE);
+  rf__merge_board_withdraw(o.board, o.m);
+  cr_assert(rf__merge_board_has_room(o.board), "the finished merge still holds its slot");
   rf__merge *held = NULL;
-  cr_assert_eq(rf__merge_board_help(board, &held, SIZE_MAX), 0);
+  cr_assert_eq(rf__merge_board_help(o.board, &held, SIZE_MAX), 0);
   /* Withdrawing what is no longer on the board changes nothing. */
-  rf__merge_board_withdraw(board, m);
-  rf__batch_unref(rf__merge_result(m));
-  rf__merge_unref(m); /* the last reference: the board took its own back */
-  rf__merge_board_free(board);
-  rf__batch_unref(a);
-  rf__batch_unref(b);
-  rf__antichain_free(&since);
+  rf__merge_board_withdraw(o.board, o.m);
+  offered_check_and_free(&o); /* the last reference: the board took its own back */
 }
 
 /* ---- several threads ---------------------------------------------------- */
