@@ -315,7 +315,7 @@ int rf__merge_work(rf__merge *m, size_t *fuel) {
   return rc < 0 ? rc : done ? RF_MERGE_DONE : RF_MERGE_MORE;
 }
 
-/* Slices a waiting rf__merge_finish spins for before it yields the core. */
+/* Pauses a waiting rf__merge_finish spins for before it yields the core. */
 #define FINISH_SPINS 1024
 
 int rf__merge_finish(rf__merge *m) {
