@@ -72,8 +72,9 @@ enum { GATE_WAIT = 0, GATE_GO = 1, GATE_ABORT = 2 };
 typedef struct worker_arg {
   rf__sched *s;
   rf__worker *wk;
-  /* The merge from the board this worker is doing for another, across its
-   * idle periods (merge_board.h); the worker's own thread only. */
+  /* The merge from the board this worker is doing for another, held
+   * through one idle period and put back at its end (kept only while the
+   * board is full; merge_board.h); the worker's own thread only. */
   rf__merge *helping;
 } worker_arg;
 
