@@ -5,14 +5,16 @@
  * Design
  *
  *   Offering scans for an empty slot and claims it with a compare-and-swap
- *   (release: the merge's setup is visible to the taker); the merge notes
+ *   (release: the merge's setup is visible to the taker). The merge notes
  *   the slot first, so that its owner can withdraw it once it finished it
- *   itself, and the board does not fill up with merges nobody needs. Taking scans for
- *   a full slot and exchanges it with NULL (acquire): exactly one taker
- *   gets each offer, with the board's reference. A taker never reads a
- *   merge before it owns that reference, so a slot reused for a new merge
- *   at the same address is harmless. Scans start at a rotating slot (a
- *   relaxed counter; only a hint) so that takers spread over the offers.
+ *   itself, and the board does not fill up with merges nobody needs.
+ *
+ *   Taking scans every slot for the least work left (a hint stored beside
+ *   the slot) and exchanges that slot with NULL (acquire): exactly one
+ *   taker gets each offer, with the board's reference; one that finds the
+ *   slot already emptied looks again. A taker never reads a merge before
+ *   it owns that reference, so a slot reused for a new merge at the same
+ *   address is harmless, and a stale hint only picks a worse merge.
  */
 #include "arrangements/merge_board.h"
 
