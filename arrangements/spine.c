@@ -312,14 +312,11 @@ static int apply_fuel(rf__spine *s, size_t fuel, size_t first) {
   for (uint32_t i = s->n_levels; i-- > 0;) {
     const level *L = &s->levels[i];
     if (L->kind != LEVEL_PAIR) continue;
-    if (L->idle && !idle_merge_due(s, i, first)) {
-      if (L->m && rf__merge_done(L->m)) {
-        pair_finish(s, &s->levels[i], rf__merge_result(L->m));
-        RF_FORWARD_IF_ERROR(promote(s, i));
-      }
-      continue;
-    }
-    size_t f = fuel;
+    bool due = !L->idle || idle_merge_due(s, i, first);
+    /* Not due but done: no fuel, so pair_work only puts the result in
+     * place (a done merge takes no claim). */
+    if (!due && !(L->m && rf__merge_done(L->m))) continue;
+    size_t f = due ? fuel : 0;
     int rc = pair_work(s, &s->levels[i], &f);
     if (rc < 0) return rc;
     if (rc == 1) RF_FORWARD_IF_ERROR(promote(s, i));

@@ -16,47 +16,30 @@
  *   done alone.
  */
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <stdlib.h>
 
-#include "arrangements/batcher.h"
 #include "arrangements/merge_board.h"
+#include "batches.h"
+#include "board_helpers.h"
 #include "common/alloc.h"
 #include "common/atomic.h"
 #include "rhizoflow.h"
 
 /* ---- helpers -------------------------------------------------------- */
 
-static rf__antichain f1(uint64_t t) {
-  rf__antichain a;
-  rf__antichain_init(&a, 1);
-  cr_assert_eq(rf__antichain_set1(&a, &t), 0);
-  return a;
-}
-
 /* A batch [lower, upper) of n random 1-dim updates: keys below `keys`,
  * vals below 4, times in [lower, upper), diffs -2..2 (zeros dropped). */
 static rf__batch *random_batch(uint64_t lower, uint64_t upper, size_t n, uint64_t keys) {
-  rf__batcher b;
-  cr_assert_eq(rf__batcher_init(&b, 1, 1, 1), 0);
-  rf__upbuf *u = rf__upbuf_new(2, 1, n ? n : 1);
+  int64_t(*rows)[4] = rf__malloc((n ? n : 1) * sizeof *rows);
+  cr_assert_not_null(rows);
   for (size_t i = 0; i < n; i++) {
-    uint64_t rec[2] = {(uint64_t)rand() % keys, (uint64_t)rand() % 4};
-    uint64_t t = lower + (uint64_t)rand() % (upper - lower);
-    cr_assert_eq(rf__upbuf_push(u, rec, &t, rand() % 5 - 2), 0);
+    rows[i][0] = (int64_t)((uint64_t)rand() % keys);
+    rows[i][1] = rand() % 4;
+    rows[i][2] = (int64_t)(lower + (uint64_t)rand() % (upper - lower));
+    rows[i][3] = rand() % 5 - 2;
   }
-  cr_assert_eq(rf__batcher_push(&b, u), 0);
-  rf__upbuf_unref(u);
-  rf__batch *x = NULL;
-  rf__antichain lo = f1(lower), hi = f1(upper);
-  if (lower > 0) {
-    cr_assert_eq(rf__batcher_seal(&b, &lo, &x), 0);
-    rf__batch_unref(x);
-  }
-  cr_assert_eq(rf__batcher_seal(&b, &hi, &x), 0);
-  rf__batcher_free(&b);
-  rf__antichain_free(&lo);
-  rf__antichain_free(&hi);
+  rf__batch *x = batch_of(lower, upper, (const int64_t(*)[4])rows, n);
+  rf__free(rows);
   return x;
 }
 
@@ -285,24 +268,6 @@ Test(merge_board, an_owner_withdraws_a_merge_it_finished_itself) {
 
 enum { N_MERGES = 24 };
 
-typedef struct helper_ctx {
-  rf__merge_board *board;
-  uint32_t stop; /* atomic: set by the owner thread when it is done */
-} helper_ctx;
-
-static void *helper_main(void *arg) {
-  helper_ctx *c = arg;
-  rf__merge *held = NULL;
-  unsigned seed = (unsigned)(uintptr_t)&held;
-  while (!rf__atomic_load_acquire_32(&c->stop)) {
-    if (!rf__merge_board_help(c->board, &held, 1 + (size_t)rand_r(&seed) % 300))
-      rf__atomic_pause();
-    if (rand_r(&seed) % 4 == 0) rf__merge_board_return(c->board, &held);
-  }
-  rf__merge_unref(held);
-  return NULL;
-}
-
 Test(merge_board, helpers_and_owner_working_at_once_agree_with_one_thread) {
   srand(13);
   rf__antichain since = f1(4);
@@ -312,14 +277,14 @@ Test(merge_board, helpers_and_owner_working_at_once_agree_with_one_thread) {
     random_pair(100 + (size_t)rand() % 3000, &a[i], &b[i]);
     want[i] = merged_at_once(a[i], b[i], &since);
   }
-  helper_ctx c = {rf__merge_board_new(8), 0};
-  pthread_t t[2];
-  for (int i = 0; i < 2; i++) cr_assert_eq(pthread_create(&t[i], NULL, helper_main, &c), 0);
+  rf__merge_board *board = rf__merge_board_new(8);
+  board_helpers h;
+  board_helpers_start(&h, board, 2);
   /* The owner starts each merge, offers it, gives it a little fuel now
    * and then (as inserts do), and finishes it whenever it wants to. */
   for (int i = 0; i < N_MERGES; i++) {
     m[i] = rf__merge_new(a[i], b[i], &since);
-    while (!rf__merge_board_offer(c.board, m[i])) rf__atomic_pause();
+    while (!rf__merge_board_offer(board, m[i])) rf__atomic_pause();
     for (int j = 0; j <= i; j++) {
       if (!m[j] || rand() % 2) continue;
       size_t fuel = (size_t)rand() % 200;
@@ -343,9 +308,8 @@ Test(merge_board, helpers_and_owner_working_at_once_agree_with_one_thread) {
     rf__batch_unref(got);
     rf__merge_unref(m[i]);
   }
-  rf__atomic_store_release_32(&c.stop, 1);
-  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
-  rf__merge_board_free(c.board);
+  board_helpers_stop(&h);
+  rf__merge_board_free(board);
   for (int i = 0; i < N_MERGES; i++) {
     rf__batch_unref(want[i]);
     rf__batch_unref(a[i]);

@@ -22,27 +22,19 @@
  *   helper thread merging while inserts and reads go on loses nothing.
  */
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "arrangements/batcher.h"
 #include "arrangements/merge_board.h"
 #include "arrangements/spine.h"
+#include "batches.h"
+#include "board_helpers.h"
 #include "common/alloc.h"
-#include "common/atomic.h"
 #include "rhizoflow.h"
 
 enum { K = 24, V = 3, T = 48, TI = 6 };
 
 /* ---- helpers -------------------------------------------------------- */
-
-static rf__antichain f1(uint64_t t) {
-  rf__antichain a;
-  rf__antichain_init(&a, 1);
-  cr_assert_eq(rf__antichain_set1(&a, &t), 0);
-  return a;
-}
 
 static rf__antichain f2(uint64_t e, uint64_t i) {
   uint64_t t[2] = {e, i};
@@ -50,32 +42,6 @@ static rf__antichain f2(uint64_t e, uint64_t i) {
   rf__antichain_init(&a, 2);
   cr_assert_eq(rf__antichain_set1(&a, t), 0);
   return a;
-}
-
-/* A batch [lower, upper) of 1-dim updates {key, val, time, diff}. */
-static rf__batch *batch_of(uint64_t lower, uint64_t upper, const int64_t (*rows)[4], size_t n) {
-  rf__batcher b;
-  cr_assert_eq(rf__batcher_init(&b, 1, 1, 1), 0);
-  rf__upbuf *u = rf__upbuf_new(2, 1, n);
-  for (size_t i = 0; i < n; i++) {
-    uint64_t rec[2] = {(uint64_t)rows[i][0], (uint64_t)rows[i][1]}, t = (uint64_t)rows[i][2];
-    cr_assert_eq(rf__upbuf_push(u, rec, &t, rows[i][3]), 0);
-  }
-  cr_assert_eq(rf__batcher_push(&b, u), 0);
-  rf__upbuf_unref(u);
-  rf__batch *x = NULL;
-  rf__antichain lo = f1(lower), hi = f1(upper);
-  if (lower > 0) {
-    cr_assert_eq(rf__batcher_seal(&b, &lo, &x), 0);
-    cr_assert_eq(x->n_upds, 0);
-    rf__batch_unref(x);
-  }
-  cr_assert_eq(rf__batcher_seal(&b, &hi, &x), 0);
-  cr_assert_eq(rf__batcher_len(&b), 0);
-  rf__batcher_free(&b);
-  rf__antichain_free(&lo);
-  rf__antichain_free(&hi);
-  return x;
 }
 
 static void insert(rf__spine *s, rf__batch *x) { cr_assert_eq(rf__spine_insert(s, x), 0); }
@@ -906,31 +872,17 @@ Test(spine, merges_offered_to_a_board_are_done_by_helpers_and_keep_the_contents)
   rf__spine_free(shared);
 }
 
-typedef struct board_helper {
-  rf__merge_board *board;
-  uint32_t stop; /* atomic: set by the inserting thread when it is done */
-} board_helper;
-
-static void *board_helper_main(void *arg) {
-  board_helper *h = arg;
-  rf__merge *held = NULL;
-  while (!rf__atomic_load_acquire_32(&h->stop))
-    if (!rf__merge_board_help(h->board, &held, 64)) rf__atomic_pause();
-  rf__merge_unref(held);
-  return NULL;
-}
-
 Test(spine, a_helper_thread_merging_while_inserts_and_reads_go_on_loses_nothing) {
   srand(47);
   static dense1 model, got;
-  board_helper h = {rf__merge_board_new(8), 0};
-  pthread_t t;
+  rf__merge_board *board = rf__merge_board_new(8);
+  board_helpers h;
+  board_helpers_start(&h, board, 1);
   for (int round = 0; round < 4; round++) {
     memset(&model, 0, sizeof model);
     rf__spine *s = rf__spine_new(1, 1, 1);
-    rf__spine_share_merges(s, h.board);
+    rf__spine_share_merges(s, board);
     rf__reader *r = rf__spine_reader_new(s); /* no compaction: exact sums */
-    if (round == 0) cr_assert_eq(pthread_create(&t, NULL, board_helper_main, &h), 0);
     for (uint64_t e = 0; e < T; e++) {
       insert_random_epoch(s, r, e, &model);
       read1(r, NULL, &got);
@@ -945,7 +897,6 @@ Test(spine, a_helper_thread_merging_while_inserts_and_reads_go_on_loses_nothing)
     rf__reader_free(r);
     rf__spine_free(s); /* merges still on the board outlive it */
   }
-  rf__atomic_store_release_32(&h.stop, 1);
-  pthread_join(t, NULL);
-  rf__merge_board_free(h.board);
+  board_helpers_stop(&h);
+  rf__merge_board_free(board);
 }
