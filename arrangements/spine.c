@@ -58,9 +58,10 @@
  *   With several workers a spine has a merge board (merge_board.h): after
  *   each insert it starts the idle merges exert would start (up to
  *   OFFERED_IDLE_MAX) and offers them there, since its worker may never be
- *   idle. (Merges inserts start are not offered: insert fuel does them
- *   soon anyway, and helpers' scarce idle time went to them instead.)
- *   Idle workers do slices of them (merge.h: one thread at a time, by a
+ *   idle. A merge an insert starts is offered too, at the next insert
+ *   (offer_idle offers every started merge not on the board), so that a
+ *   large one inserts feed for many rounds gets help as well. Idle
+ *   workers do slices of them (merge.h: one thread at a time, by a
  *   claim). The spine alone touches its levels: it skips a merge another
  *   worker is in a slice of, waits such a slice out when it needs the
  *   level (rf__merge_finish), puts a helper's result in place at its next
@@ -478,7 +479,8 @@ static int offer_idle(rf__spine *s) {
     level *L = &s->levels[i];
     if (L->kind != LEVEL_PAIR) continue;
     n += L->idle;
-    /* One the board had no room for when it started: offer it again. */
+    /* A merge an insert started (unoffered), or one the board had no room
+     * for when it started: offer it now. */
     if (L->m && !L->offered) L->offered = rf__merge_board_offer(s->board, L->m);
   }
   for (; n < OFFERED_IDLE_MAX && rf__merge_board_has_room(s->board) &&

@@ -10,7 +10,8 @@
 #
 # usage: benchmarks/bfs_workers.sh [--bin PATH] [--pairs N] NODES EDGES ROUNDS
 #                                  [more `bench bfs` options]
-#   e.g. benchmarks/bfs_workers.sh 1M 10M 40
+#   e.g. benchmarks/bfs_workers.sh --pairs 10 1M 10M 100   (issue 3's figure,
+#        at the Rust anchor's 100 rounds: ../shared/ANCHORS.md)
 #        benchmarks/bfs_workers.sh 1M 10M 40 --times-per-round 1
 # --bin defaults to build/cli/rhizoflow (build it Release first), --pairs to 5.
 set -euo pipefail
