@@ -56,16 +56,17 @@
  *   workers as slow as with 1; benchmarks/RESULTS.md, session 12.)
  *
  *   With several workers a spine has a merge board (merge_board.h): after
- *   each insert it starts the idle merges exert would start (up to
- *   OFFERED_IDLE_MAX) and offers them there, since its worker may never be
- *   idle. A merge an insert starts is offered too, at the next insert or
- *   reader frontier move (offer_idle offers every started merge not on the
- *   board), so that a large one inserts feed for many rounds gets help as
- *   well. Idle workers do slices of them (merge.h: one thread at a time, by
- *   a claim). The spine alone touches its levels: it skips a merge another
- *   worker is in a slice of, waits such a slice out when it needs the level
- *   (rf__merge_finish), puts a helper's result in place at its next insert
- *   or exert, and withdraws from the board what it finished itself.
+ *   each insert or reader frontier move it starts the idle merges exert
+ *   would start (up to OFFERED_IDLE_MAX) and offers them there, since its
+ *   worker may never be idle. A merge an insert starts is offered too, at
+ *   the next insert or reader frontier move (offer_idle offers every started
+ *   merge not on the board), so that a large one inserts feed for many
+ *   rounds gets help as well. Idle workers do slices of them (merge.h: one
+ *   thread at a time, by a claim). The spine alone touches its levels: it
+ *   skips a merge another worker is in a slice of, waits such a slice out
+ *   when it needs the level (rf__merge_finish), puts a helper's result in
+ *   place at its next insert or exert, and withdraws from the board what it
+ *   finished itself.
  *
  * Invariants
  *
